@@ -1,0 +1,1 @@
+"""The ``mlpace`` command line. Only this package exits the process."""

@@ -1,0 +1,1 @@
+"""Training harness: time-to-train, MLLOG, checkers, scoring."""

@@ -1,0 +1,1 @@
+"""Workloads: tasks, backends, data sets, accuracy scripts."""
