@@ -16,6 +16,7 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mlpace.cli import check_training as check_training_cmd
     from mlpace.cli import run as run_cmd
     from mlpace.cli import train as train_cmd
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_cmd.register(sub)
     train_cmd.register(sub)
+    check_training_cmd.register(sub)
     return parser
 
 
