@@ -64,9 +64,18 @@ def register(sub: Any) -> None:
     p.add_argument("--backend", default=None, help="numpy, onnxruntime or torch")
     p.add_argument("--dataset", default=None, help="'synthetic' or a path to the real data set")
     p.add_argument("--model-path", default=None, help="model file (default: the task's own)")
-    p.add_argument("--profile", choices=("short", "official"), default=None)
+    p.add_argument(
+        "--profile",
+        choices=("short", "official", "tiny"),
+        default=None,
+        help="short (default; seconds per scenario, not valid for submission), official "
+        "(mlperf.conf durations) or tiny (smoke tests)",
+    )
     p.add_argument("--system", default=None, help="system name for the results layout")
-    p.add_argument("--threads", type=int, default=None, help="backend worker threads")
+    p.add_argument(
+        "--threads", type=int, default=None, help="framework (intra-op) threads per worker"
+    )
+    p.add_argument("--workers", type=int, default=None, help="SUT worker threads")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--max-wait-ms", type=float, default=None, help="Server dynamic batching wait")
     p.add_argument("--device", default=None, help="cpu or cuda (torch backend)")

@@ -1,11 +1,75 @@
-"""``mlpace run [TASK]`` (the workloads package fills this in)."""
+"""``mlpace run [TASK]``: a registered task on a backend (default: the embedded digits run).
+
+Prints live progress on stderr (one line per pass) and the final table on stdout. Exit status 0
+only when every scenario is VALID and every accuracy pass met its target.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+from typing import Any
 
 from mlpace.errors import MlpaceError
 
 
+def options_from_args(args: argparse.Namespace) -> Any:
+    """Translate parsed ``mlpace run`` flags into :class:`mlpace.workloads.runner.RunOptions`."""
+    from mlpace.workloads.runner import DEFAULT_OUTPUT, RunOptions
+
+    overrides: dict[str, Any] = {}
+    if args.target_qps is not None:
+        overrides["server_target_qps"] = args.target_qps
+        overrides["offline_expected_qps"] = args.target_qps
+    if args.target_latency_ms is not None:
+        overrides["server_target_latency_ns"] = int(round(args.target_latency_ms * 1e6))
+    if args.expected_latency_ms is not None:
+        ns = int(round(args.expected_latency_ms * 1e6))
+        overrides["single_stream_expected_latency_ns"] = ns
+        overrides["multi_stream_expected_latency_ns"] = ns
+    if args.min_duration is not None:
+        overrides["min_duration_ms"] = int(round(args.min_duration * 1000))
+    if args.max_duration is not None:
+        overrides["max_duration_ms"] = int(round(args.max_duration * 1000))
+    if args.min_query_count is not None:
+        overrides["min_query_count"] = args.min_query_count
+    if args.samples_per_query is not None:
+        overrides["multi_stream_samples_per_query"] = args.samples_per_query
+    return RunOptions(
+        task=args.task or "digits",
+        backend=args.backend,
+        scenarios=tuple(args.scenario) if args.scenario else None,
+        mode=args.mode,
+        dataset=args.dataset,
+        model_path=args.model_path,
+        profile=args.profile or "short",
+        output_dir=Path(args.output) if args.output else DEFAULT_OUTPUT,
+        system=args.system,
+        threads=args.threads,
+        workers=getattr(args, "workers", None),
+        batch_size=args.batch_size,
+        max_wait_ms=args.max_wait_ms,
+        device=args.device,
+        user_conf=args.user_conf,
+        mlperf_conf=args.mlperf_conf,
+        audit_conf=args.audit_conf,
+        overrides=overrides,
+        enable_trace=not args.no_trace,
+    )
+
+
 def run_workload(args: argparse.Namespace) -> int:
-    raise MlpaceError("workload runs are not implemented yet")
+    from mlpace.workloads.runner import run_task
+
+    if args.sample_count is not None:
+        raise MlpaceError("--sample-count applies to --sut null only")
+    opts = options_from_args(args)
+    progress = None if args.quiet else _progress
+    run = run_task(opts, progress=progress)
+    print(run.table, flush=True)
+    return 0 if run.ok else 1
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -77,9 +77,12 @@ class TestSettings:
     sample_timeout_ms: int = 60_000
 
     def __post_init__(self) -> None:
-        from mlpace.loadgen.validation import validate_test_settings
+        from mlpace.loadgen.validation import normalized_values, validate_test_settings
 
         validate_test_settings(self)
+        # Store plain int/float even when given numpy scalars or an int for a rate.
+        for name, value in normalized_values(self).items():
+            object.__setattr__(self, name, value)
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:

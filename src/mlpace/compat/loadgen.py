@@ -1,0 +1,862 @@
+"""A drop-in replacement for the official ``mlperf_loadgen`` Python binding.
+
+``import mlpace.compat.loadgen as lg`` and a harness written for the official binding runs on
+mlpace unchanged: the same function names and signatures, the same value types and enums, the
+same log files. What differs, on purpose:
+
+* ``StartTest`` runs the test in the calling thread (the official one blocks too, but in C++ with
+  the GIL released). Callbacks run on mlpace's issuing thread, as they do in the official tool.
+* Sample ids are the engine's small integers (the issue sequence number), not opaque pointers;
+  they can be 0, so ``if sample.id:`` is not a test for "has an id".
+* ``QuerySampleResponse.data`` may be a memory address (with ``size``, as in the official
+  binding) *or* a buffer: ``bytes``, ``bytearray``, ``memoryview`` or a NumPy array. The bytes
+  are copied before ``QuerySamplesComplete`` returns, so the buffer may be reused at once.
+* ``QuerySampleResponse`` pickles *and* unpickles (the official one cannot be unpickled).
+* ``TestSettings.token_latency_scaling_factor`` defaults to 1 (uninitialised in the official).
+* ``server_num_issue_query_threads > 0`` is accepted and ignored with a warning (the official
+  waits for issue threads Python cannot register, then hangs).
+* ``FromConfig`` loads the built-in mlperf.conf on the first ``conf_type=1`` call *on each
+  TestSettings object*. The official keeps one process-wide counter, so a second TestSettings
+  object silently misses the mlperf.conf seeds; ours does not. A second ``conf_type=1`` call on
+  the *same* object still behaves like the official: mlperf.conf is not re-applied and the next
+  test's detail log records ``error_invalid_config`` "Multiple conf files are used".
+* ``sample_timeout_ms`` (an mlpace extension, default 60 s) ends a test whose SUT stopped
+  answering instead of waiting forever.
+* An ``audit.config`` (``audit_config_filename``) found in the current directory is applied, as
+  the official does, but it is announced on stderr as well as in the detail log.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import errno
+import functools
+import itertools
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields as _dc_fields
+from dataclasses import replace as _dc_replace
+from pathlib import Path
+from typing import Any
+
+from mlpace.errors import ConfigError, SettingsError
+from mlpace.loadgen import enums as _enums
+from mlpace.loadgen import log_settings as _core_log
+from mlpace.loadgen import settings as _core_settings
+from mlpace.loadgen import sut as _core_sut
+
+__all__ = [
+    "ConstructFastSUT",
+    "ConstructQDL",
+    "ConstructQSL",
+    "ConstructSUT",
+    "DestroyFastSUT",
+    "DestroyQDL",
+    "DestroyQSL",
+    "DestroySUT",
+    "FirstTokenComplete",
+    "LogOutputSettings",
+    "LogSettings",
+    "LoggingMode",
+    "QuerySample",
+    "QuerySampleResponse",
+    "QuerySamplesComplete",
+    "StartTest",
+    "StartTestWithLogSettings",
+    "TestMode",
+    "TestScenario",
+    "TestSettings",
+    "VectorQuerySample",
+    "VectorQuerySampleResponse",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Enums: the official ones are pybind11 enums with these integer values; ``int(member)`` works,
+# ``str(member)`` is ``"TestScenario.Offline"``.
+# --------------------------------------------------------------------------------------------
+
+
+class _IntLikeEnum(enum.Enum):
+    def __int__(self) -> int:
+        return int(self.value)
+
+    def __index__(self) -> int:
+        return int(self.value)
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}.{self.name}"
+
+    @property
+    def name_(self) -> str:  # pragma: no cover - convenience only
+        return self.name
+
+
+class TestScenario(_IntLikeEnum):
+    __test__ = False
+    SingleStream = 0
+    MultiStream = 1
+    Server = 2
+    Offline = 3
+
+
+class TestMode(_IntLikeEnum):
+    __test__ = False
+    SubmissionRun = 0
+    AccuracyOnly = 1
+    PerformanceOnly = 2
+    FindPeakPerformance = 3
+
+
+class LoggingMode(_IntLikeEnum):
+    AsyncPoll = 0
+    EndOfTestOnly = 1
+    Synchronous = 2
+
+
+def _to_scenario(value: object) -> TestScenario:
+    if isinstance(value, TestScenario):
+        return value
+    if isinstance(value, _enums.TestScenario):
+        return TestScenario[value.value]
+    if isinstance(value, str):
+        return TestScenario[value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return TestScenario(value)
+    name = getattr(value, "name", None)  # the official binding's enum, say
+    if isinstance(name, str) and name in TestScenario.__members__:
+        return TestScenario[name]
+    raise TypeError(f"scenario must be a TestScenario, not {value!r}")
+
+
+def _to_mode(value: object) -> TestMode:
+    if isinstance(value, TestMode):
+        return value
+    if isinstance(value, _enums.TestMode):
+        return TestMode[value.value]
+    if isinstance(value, str):
+        return TestMode[value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return TestMode(value)
+    name = getattr(value, "name", None)
+    if isinstance(name, str) and name in TestMode.__members__:
+        return TestMode[name]
+    raise TypeError(f"mode must be a TestMode, not {value!r}")
+
+
+def _to_logging_mode(value: object) -> LoggingMode:
+    if isinstance(value, LoggingMode):
+        return value
+    if isinstance(value, str):
+        return LoggingMode[value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return LoggingMode(value)
+    raise TypeError(f"log_mode must be a LoggingMode, not {value!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Value types
+# --------------------------------------------------------------------------------------------
+
+
+class QuerySample:
+    """``QuerySample()`` / ``QuerySample(id, index)``: mutable and picklable, as officially.
+
+    A plain slotted class: the facade builds one per issued sample, and this is about three
+    times cheaper to create than a frozen dataclass (and than the official pybind11 object).
+    """
+
+    __slots__ = ("id", "index")
+
+    def __init__(self, id: int = 0, index: int = 0) -> None:  # noqa: A002 - official name
+        self.id = id
+        self.index = index
+
+    def __reduce__(self) -> tuple[Any, tuple[int, int]]:
+        return (QuerySample, (self.id, self.index))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (QuerySample, _core_sut.QuerySample)):
+            return (self.id, self.index) == (other.id, other.index)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.index))
+
+    def __repr__(self) -> str:
+        return f"QuerySample(id={self.id}, index={self.index})"
+
+
+class QuerySampleResponse:
+    """``QuerySampleResponse()``, ``(id, data, size)`` or ``(id, data, size, n_tokens)``.
+
+    ``data`` is a memory address (``int``) of ``size`` bytes, as in the official binding (the
+    ``array.array('B', ...).buffer_info()`` idiom, or a NumPy array's ``.ctypes.data``), or a
+    buffer (``bytes``, ``bytearray``, ``memoryview``, NumPy array), in which case ``size`` may be
+    left out. The bytes are read inside ``QuerySamplesComplete`` / ``FirstTokenComplete``.
+    """
+
+    __slots__ = ("id", "data", "size", "n_tokens")
+
+    def __init__(
+        self,
+        id: int = 0,  # noqa: A002 - official name
+        data: Any = 0,
+        size: int | None = None,
+        n_tokens: int = 0,
+    ) -> None:
+        self.id = id
+        self.data = data
+        if size is None:
+            size = 0 if isinstance(data, int) else _buffer_nbytes(data)
+        self.size = size
+        self.n_tokens = n_tokens
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        data = self.data
+        if isinstance(data, (bytearray, memoryview)):
+            data = bytes(data)
+        return (QuerySampleResponse, (self.id, data, self.size, self.n_tokens))
+
+    def __repr__(self) -> str:
+        return (
+            f"QuerySampleResponse(id={self.id}, data={self.data!r}, size={self.size}, "
+            f"n_tokens={self.n_tokens})"
+        )
+
+
+class VectorQuerySample(list):  # type: ignore[type-arg]
+    """The official bound ``std::vector<QuerySample>``; here simply a list."""
+
+
+class VectorQuerySampleResponse(list):  # type: ignore[type-arg]
+    """The official bound ``std::vector<QuerySampleResponse>``; here simply a list."""
+
+
+def _buffer_nbytes(data: Any) -> int:
+    if isinstance(data, (bytes, bytearray)):
+        return len(data)
+    nbytes = getattr(data, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    return memoryview(data).nbytes
+
+
+def _payload(response: Any) -> bytes:
+    """The response's bytes, copied now (the caller may overwrite its buffer after we return)."""
+    data = response.data
+    size = response.size
+    if type(data) is int:
+        if not data or not size:
+            return b""
+        return ctypes.string_at(data, size)
+    if isinstance(data, bytes):
+        return data if size is None or size >= len(data) else data[:size]
+    if isinstance(data, (bytearray, memoryview)):
+        raw = bytes(data)
+    elif hasattr(data, "tobytes"):  # NumPy arrays (any layout) and array.array
+        raw = data.tobytes()
+    elif isinstance(data, int):  # an int subclass (e.g. numpy integer converted)
+        return ctypes.string_at(int(data), size) if data and size else b""
+    else:
+        raw = bytes(memoryview(data))
+    return raw if size is None or size >= len(raw) else raw[:size]
+
+
+# --------------------------------------------------------------------------------------------
+# Settings
+# --------------------------------------------------------------------------------------------
+
+_CORE_FIELDS = {f.name: f for f in _dc_fields(_core_settings.TestSettings)}
+_CORE_DEFAULTS = _core_settings.TestSettings()
+
+# Fields that are C++ doubles in the official struct (anything else numeric is an integer).
+_FLOAT_FIELDS = frozenset(
+    {
+        "single_stream_expected_latency_ns",
+        "single_stream_target_latency_percentile",
+        "multi_stream_expected_latency_ns",
+        "multi_stream_target_latency_percentile",
+        "server_target_qps",
+        "server_target_latency_percentile",
+        "server_find_peak_qps_boundary_step_size",
+        "offline_expected_qps",
+        "accuracy_log_probability",
+    }
+)
+_SIGNED_INT_FIELDS = frozenset({"server_find_peak_qps_decimals_of_precision"})
+_ENUM_FIELDS = {"scenario": _to_scenario, "mode": _to_mode}
+# Fields our core settings type holds as integers although the official struct holds doubles.
+_INT_IN_CORE = frozenset({"single_stream_expected_latency_ns", "multi_stream_expected_latency_ns"})
+
+_MULTIPLE_CONF_MESSAGE = "Multiple conf files are used. This is not valid for official submission."
+
+
+def _coerce(name: str, value: Any) -> Any:
+    conv = _ENUM_FIELDS.get(name)
+    if conv is not None:
+        return conv(value)
+    default = getattr(_CORE_DEFAULTS, name)
+    if isinstance(default, bool):
+        if isinstance(value, bool) or type(value).__name__ == "bool_":
+            return bool(value)
+        raise TypeError(f"TestSettings.{name} must be a bool, not {value!r}")
+    if name in _FLOAT_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            try:
+                return float(value.__float__())
+            except AttributeError:
+                raise TypeError(f"TestSettings.{name} must be a number, not {value!r}") from None
+        return float(value)
+    if isinstance(value, (bool, float)):
+        raise TypeError(f"TestSettings.{name} must be an integer, not {value!r}")
+    try:
+        ivalue = value.__index__()
+    except AttributeError:
+        raise TypeError(f"TestSettings.{name} must be an integer, not {value!r}") from None
+    if ivalue < 0 and name not in _SIGNED_INT_FIELDS:
+        raise TypeError(f"TestSettings.{name} must be a non-negative integer, not {value!r}")
+    return int(ivalue)
+
+
+class TestSettings:
+    """The official ``TestSettings``: mutable, every official field with its default.
+
+    ``to_core()`` gives mlpace's frozen :class:`mlpace.loadgen.settings.TestSettings`.
+    """
+
+    __test__ = False
+    __slots__ = (*_CORE_FIELDS, "_mlperf_conf_loaded", "_conf_events")
+    _mlperf_conf_loaded: bool
+    _conf_events: list[str]
+
+    def __init__(self) -> None:
+        for name in _CORE_FIELDS:
+            object.__setattr__(self, name, _official_default(name))
+        object.__setattr__(self, "_mlperf_conf_loaded", False)
+        object.__setattr__(self, "_conf_events", [])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in _CORE_FIELDS:
+            raise AttributeError(f"'TestSettings' object has no attribute {name!r}")
+        object.__setattr__(self, name, _coerce(name, value))
+
+    def __repr__(self) -> str:
+        changed = [
+            f"{n}={getattr(self, n)!r}"
+            for n in _CORE_FIELDS
+            if getattr(self, n) != _official_default(n)
+        ]
+        return f"TestSettings({', '.join(changed)})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {n: getattr(self, n) for n in (*_CORE_FIELDS, "_mlperf_conf_loaded")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
+    # -- conversion ---------------------------------------------------------------------------
+    def to_core(self) -> _core_settings.TestSettings:
+        """The frozen mlpace settings these stand for."""
+        kwargs: dict[str, Any] = {}
+        for name in _CORE_FIELDS:
+            value = getattr(self, name)
+            if name == "scenario":
+                value = _enums.TestScenario[value.name]
+            elif name == "mode":
+                value = _enums.TestMode[value.name]
+            elif name in _INT_IN_CORE:
+                value = round(value)
+            kwargs[name] = value
+        return _core_settings.TestSettings(**kwargs)
+
+    def _load_core(self, core: _core_settings.TestSettings) -> None:
+        for name in _CORE_FIELDS:
+            value = getattr(core, name)
+            if name in _INT_IN_CORE or name in _FLOAT_FIELDS:
+                value = float(value)
+            object.__setattr__(self, name, _coerce(name, value))
+
+    # -- FromConfig ----------------------------------------------------------------------------
+    def FromConfig(  # noqa: N802 - official name
+        self, path: str, model: str, scenario: str, conf_type: int = 1
+    ) -> int:
+        """Apply a config file for ``model`` and ``scenario``: 0, ``-ENOENT`` or ``-EINVAL``.
+
+        ``conf_type`` 1 (user.conf) first applies the built-in mlperf.conf, once per object;
+        0 reads ``path`` as an mlperf.conf (seed keys allowed); 2 as an audit.config. On a parse
+        error nothing from that file is applied, as in the official tool.
+        """
+        from mlpace.loadgen import config
+
+        try:
+            kind = config.ConfType(conf_type)
+        except ValueError:
+            msg = f"FromConfig: conf_type must be 0, 1 or 2, not {conf_type!r}"
+            warnings.warn(msg, stacklevel=2)
+            return -errno.EINVAL
+        if kind is config.ConfType.USER:
+            if not self._mlperf_conf_loaded:
+                try:
+                    core, notes = config.apply_config(
+                        self.to_core(), _builtin_mlperf_conf(), model=model, scenario=scenario
+                    )
+                except (ConfigError, SettingsError) as exc:
+                    warnings.warn(f"FromConfig: built-in mlperf.conf: {exc}", stacklevel=2)
+                    return -errno.EINVAL
+                _warn_all(notes)
+                self._load_core(core)
+                object.__setattr__(self, "_mlperf_conf_loaded", True)
+            else:
+                self._conf_events.append(_MULTIPLE_CONF_MESSAGE)
+                warnings.warn(
+                    "TestSettings.FromConfig(conf_type=1) called again on the same settings: "
+                    + _MULTIPLE_CONF_MESSAGE,
+                    stacklevel=2,
+                )
+        if not Path(path).is_file():
+            return -errno.ENOENT
+        try:
+            parsed = config.read_config(path, kind)
+            if kind is config.ConfType.AUDIT:
+                # The official FromConfig looks an audit file up with the model it is given (only
+                # StartTest's own audit.config pass uses model "*"): keep the audit key rules
+                # checked at parse time, but look lines up as for a user.conf.
+                parsed = config.ConfigFile(parsed.path, config.ConfType.USER, parsed.entries)
+            core, notes = config.apply_config(
+                self.to_core(), parsed, model=model, scenario=scenario
+            )
+        except (ConfigError, SettingsError) as exc:
+            # Stricter than the official reader: lines it silently ignores (unknown keys,
+            # ``a.b.c=5``) are errors here too. Nothing from the file is applied.
+            warnings.warn(f"FromConfig: {exc} (nothing from this file was applied)", stacklevel=2)
+            return -errno.EINVAL
+        _warn_all(notes)
+        self._load_core(core)
+        return 0
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_mlperf_conf() -> Any:
+    from mlpace.loadgen import config
+
+    return config.parse_config(
+        config.builtin_mlperf_conf_text(),
+        path="<built-in mlperf.conf>",
+        conf_type=config.ConfType.MLPERF,
+    )
+
+
+def _warn_all(notes: Iterable[str]) -> None:
+    for note in notes:
+        warnings.warn(f"FromConfig: {note}", stacklevel=3)
+
+
+_OFFICIAL_DEFAULT_OVERRIDES: dict[str, Any] = {
+    "scenario": TestScenario.SingleStream,
+    "mode": TestMode.PerformanceOnly,
+}
+
+
+def _official_default(name: str) -> Any:
+    if name in _OFFICIAL_DEFAULT_OVERRIDES:
+        return _OFFICIAL_DEFAULT_OVERRIDES[name]
+    value = getattr(_CORE_DEFAULTS, name)
+    if name in _FLOAT_FIELDS:
+        return float(value)
+    return value
+
+
+class LogOutputSettings:
+    """Where the four log files go: ``outdir/prefix[<datetime>_]<kind>suffix.<ext>``."""
+
+    __slots__ = (
+        "outdir",
+        "prefix",
+        "suffix",
+        "prefix_with_datetime",
+        "copy_detail_to_stdout",
+        "copy_summary_to_stdout",
+    )
+
+    def __init__(self) -> None:
+        self.outdir = "."
+        self.prefix = "mlperf_log_"
+        self.suffix = ""
+        self.prefix_with_datetime = False
+        self.copy_detail_to_stdout = False
+        self.copy_summary_to_stdout = False
+
+    def to_core(self) -> _core_log.LogOutputSettings:
+        return _core_log.LogOutputSettings(
+            outdir=str(self.outdir),
+            prefix=str(self.prefix),
+            suffix=str(self.suffix),
+            prefix_with_datetime=bool(self.prefix_with_datetime),
+            copy_detail_to_stdout=bool(self.copy_detail_to_stdout),
+            copy_summary_to_stdout=bool(self.copy_summary_to_stdout),
+        )
+
+
+class LogSettings:
+    """``log_output``, ``log_mode``, ``log_mode_async_poll_interval_ms``, ``enable_trace``.
+
+    ``log_mode`` and the poll interval are accepted and have no effect (as in the official tool,
+    where only AsyncPoll is implemented).
+    """
+
+    __slots__ = ("log_output", "_log_mode", "log_mode_async_poll_interval_ms", "enable_trace")
+
+    def __init__(self) -> None:
+        self.log_output = LogOutputSettings()
+        self._log_mode = LoggingMode.AsyncPoll
+        self.log_mode_async_poll_interval_ms = 1000
+        self.enable_trace = True
+
+    @property
+    def log_mode(self) -> LoggingMode:
+        return self._log_mode
+
+    @log_mode.setter
+    def log_mode(self, value: Any) -> None:
+        self._log_mode = _to_logging_mode(value)
+
+    def to_core(self) -> _core_log.LogSettings:
+        return _core_log.LogSettings(
+            log_output=self.log_output.to_core(), enable_trace=bool(self.enable_trace)
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# SUT, QSL and QDL handles
+# --------------------------------------------------------------------------------------------
+
+_handles: dict[int, object] = {}
+_handle_counter = itertools.count(0x1000, 0x10)
+_handles_lock = threading.Lock()
+
+
+def _new_handle(obj: object) -> int:
+    with _handles_lock:
+        handle = next(_handle_counter)
+        _handles[handle] = obj
+    return handle
+
+
+def _destroy(handle: int, kind: type) -> None:
+    with _handles_lock:
+        obj = _handles.get(handle)
+        if isinstance(obj, kind):
+            del _handles[handle]
+
+
+def _resolve(handle: Any, what: str) -> Any:
+    if isinstance(handle, (_PySUT, _PyFastSUT, _PyQSL)):
+        return handle
+    obj = _handles.get(handle) if isinstance(handle, int) else None
+    if obj is None:
+        raise ValueError(f"{what} handle {handle!r} is not a live handle from Construct*()")
+    return obj
+
+
+class _BoundSUT:
+    """What the facade's SUT adapters share: the response sink the engine binds."""
+
+    _name = "PySUT"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def bind(self, sink: Any) -> None:
+        _bind_active(sink)
+
+    def flush_queries(self) -> None:
+        self._flush_cb()
+
+    _flush_cb: Callable[[], Any]
+
+
+class _PySUT(_BoundSUT):
+    _name = "PySUT"
+
+    def __init__(self, issue_cb: Callable[[Any], Any], flush_cb: Callable[[], Any]) -> None:
+        self._issue_cb = issue_cb
+        self._flush_cb = flush_cb
+
+    def issue_queries(self, samples: Sequence[Any]) -> None:
+        # The official binding hands the callback a Python list of QuerySample.
+        self._issue_cb([QuerySample(s.id, s.index) for s in samples])
+
+    def issue_query_ids(self, ids: list[int], indices: list[int]) -> None:
+        """The engine's fast path: build the facade's (cheap) QuerySample objects ourselves."""
+        self._issue_cb(list(map(QuerySample, ids, indices)))
+
+
+class _PyQDL(_PySUT):
+    def __init__(
+        self,
+        issue_cb: Callable[[Any], Any],
+        flush_cb: Callable[[], Any],
+        name_cb: Callable[[], str],
+    ) -> None:
+        super().__init__(issue_cb, flush_cb)
+        self._name_cb = name_cb
+
+    @property
+    def name(self) -> str:
+        return str(self._name_cb())
+
+
+class _PyFastSUT(_BoundSUT):
+    _name = "PyFastSUT"
+
+    def __init__(
+        self, fast_issue_cb: Callable[[list[int], list[int]], Any], flush_cb: Callable[[], Any]
+    ) -> None:
+        self._fast_issue_cb = fast_issue_cb
+        self._flush_cb = flush_cb
+
+    def issue_queries(self, samples: Sequence[Any]) -> None:
+        self._fast_issue_cb([s.id for s in samples], [s.index for s in samples])
+
+    def issue_query_ids(self, ids: Sequence[int], indices: Sequence[int]) -> None:
+        """Engine fast path: ids and indices without QuerySample objects."""
+        self._fast_issue_cb(
+            ids if type(ids) is list else list(ids),
+            indices if type(indices) is list else list(indices),
+        )
+
+
+class _PyQSL:
+    name = "PyQSL"
+
+    def __init__(
+        self,
+        total_sample_count: int,
+        performance_sample_count: int,
+        load_cb: Callable[[list[int]], Any],
+        unload_cb: Callable[[list[int]], Any],
+    ) -> None:
+        self.total_sample_count = int(total_sample_count)
+        self.performance_sample_count = int(performance_sample_count)
+        self._load_cb = load_cb
+        self._unload_cb = unload_cb
+
+    def load_samples(self, indices: Sequence[int]) -> None:
+        self._load_cb([int(i) for i in indices])
+
+    def unload_samples(self, indices: Sequence[int]) -> None:
+        self._unload_cb([int(i) for i in indices])
+
+
+def ConstructSUT(  # noqa: N802
+    issue_cb: Callable[[list[QuerySample]], Any], flush_cb: Callable[[], Any]
+) -> int:
+    """A SUT named "PySUT" whose ``issue_cb`` gets a list of QuerySample."""
+    return _new_handle(_PySUT(issue_cb, flush_cb))
+
+
+def DestroySUT(sut: int) -> None:  # noqa: N802
+    _destroy(sut, _PySUT)
+
+
+def ConstructFastSUT(  # noqa: N802
+    fast_issue_cb: Callable[[list[int], list[int]], Any], flush_cb: Callable[[], Any]
+) -> int:
+    """A SUT named "PyFastSUT" whose callback gets two parallel lists: ids and indices."""
+    return _new_handle(_PyFastSUT(fast_issue_cb, flush_cb))
+
+
+def DestroyFastSUT(sut: int) -> None:  # noqa: N802
+    _destroy(sut, _PyFastSUT)
+
+
+def ConstructQSL(  # noqa: N802
+    total_sample_count: int,
+    performance_sample_count: int,
+    load_samples_to_ram: Callable[[list[int]], Any],
+    unload_samples_from_ram: Callable[[list[int]], Any],
+) -> int:
+    """A QSL named "PyQSL"."""
+    return _new_handle(
+        _PyQSL(
+            total_sample_count,
+            performance_sample_count,
+            load_samples_to_ram,
+            unload_samples_from_ram,
+        )
+    )
+
+
+def DestroyQSL(qsl: int) -> None:  # noqa: N802
+    _destroy(qsl, _PyQSL)
+
+
+def ConstructQDL(  # noqa: N802
+    issue_cb: Callable[[list[QuerySample]], Any],
+    flush_cb: Callable[[], Any],
+    name_cb: Callable[[], str],
+) -> int:
+    """A query dispatch library (network division): a SUT whose name comes from ``name_cb``."""
+    return _new_handle(_PyQDL(issue_cb, flush_cb, name_cb))
+
+
+def DestroyQDL(qdl: int) -> None:  # noqa: N802
+    _destroy(qdl, _PyQDL)
+
+
+# --------------------------------------------------------------------------------------------
+# The running test and the completion functions
+# --------------------------------------------------------------------------------------------
+
+
+class _Active:
+    """The sink of the test now running (one per StartTest; its passes share it)."""
+
+    __slots__ = ("sink", "complete", "complete_ids", "first_token", "logs_payload")
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+        self.complete = sink.complete
+        self.complete_ids = getattr(sink, "complete_ids", None)
+        self.first_token = sink.first_token
+        # ``logs_payload(id) -> bool`` tells which samples' bytes are logged; without it every
+        # payload is copied (correct, only slower).
+        self.logs_payload: Callable[[int], bool] | None = getattr(sink, "logs_payload", None)
+
+    def nothing_to_copy(self) -> bool:
+        """True while the current pass logs no payload and records no tokens (the usual
+        performance pass): completions can then go through the id-only fast path."""
+        sink = self.sink
+        # ``any_logged`` / ``use_tokens`` change per pass; read them at each call.
+        any_logged = getattr(sink, "any_logged", None)
+        if any_logged is None:
+            any_logged = getattr(sink, "_any_logged", True)
+        return not any_logged and not getattr(sink, "use_tokens", True)
+
+
+_active: _Active | None = None
+_active_lock = threading.Lock()
+_running = False
+_late_calls = 0
+
+
+def _bind_active(sink: Any) -> None:
+    global _active
+    _active = _Active(sink)
+
+
+def QuerySamplesComplete(  # noqa: N802
+    responses: Sequence[QuerySampleResponse],
+    response_cb: Callable[[QuerySampleResponse], Any] | None = None,
+) -> None:
+    """Mark samples done; any thread may call it, with responses from any issue call.
+
+    ``response_cb(response)`` runs for each response whose payload gets logged, before the bytes
+    are copied. The bytes are copied before this returns.
+    """
+    active = _active
+    if active is None:
+        global _late_calls
+        _late_calls += 1
+        return
+    complete_ids = active.complete_ids
+    if complete_ids is not None and active.nothing_to_copy():
+        complete_ids([r.id for r in responses])
+        return
+    logs = active.logs_payload
+    make = _core_sut.QuerySampleResponse
+    out = []
+    for r in responses:
+        if logs is None or logs(r.id):
+            if response_cb is not None:
+                response_cb(r)
+            out.append(make(r.id, _payload(r), r.n_tokens))
+        else:
+            out.append(make(r.id, b"", r.n_tokens))
+    active.complete(out)
+
+
+def FirstTokenComplete(  # noqa: N802
+    responses: Sequence[QuerySampleResponse],
+    response_cb: Callable[[QuerySampleResponse], Any] | None = None,
+) -> None:
+    """Mark the first token of samples (TTFT); ``response_cb`` is never called, as officially."""
+    active = _active
+    if active is None:
+        return
+    logs = active.logs_payload
+    make = _core_sut.QuerySampleResponse
+    active.first_token(
+        [
+            make(r.id, _payload(r) if logs is None or logs(r.id) else b"", r.n_tokens)
+            for r in responses
+        ]
+    )
+
+
+def StartTest(  # noqa: N802
+    sut: int,
+    qsl: int,
+    test_settings: TestSettings,
+    audit_config_filename: str = "audit.config",
+) -> None:
+    """Run the test with default log settings; returns when it is over."""
+    StartTestWithLogSettings(sut, qsl, test_settings, LogSettings(), audit_config_filename)
+
+
+def StartTestWithLogSettings(  # noqa: N802
+    sut: int,
+    qsl: int,
+    test_settings: TestSettings,
+    log_settings: LogSettings,
+    audit_config_filename: str = "audit.config",
+) -> None:
+    """Run the test in this thread and write the official log files; returns when it is over."""
+    global _active, _running
+    from mlpace.loadgen.engine import run_test
+
+    sut_obj = _resolve(sut, "SUT")
+    qsl_obj = _resolve(qsl, "QSL")
+    if not isinstance(test_settings, TestSettings):
+        raise TypeError("test_settings must be a mlpace.compat.loadgen.TestSettings")
+    core = test_settings.to_core()
+    if core.server_num_issue_query_threads > 0:
+        msg = (
+            "server_num_issue_query_threads > 0 is ignored: Python cannot register issue "
+            "threads (the official binding would hang)"
+        )
+        warnings.warn(msg, stacklevel=2)
+        core = _dc_replace(core, server_num_issue_query_threads=0)
+    audit: Path | None = None
+    if audit_config_filename:
+        candidate = Path(audit_config_filename)
+        if candidate.is_file():
+            audit = candidate
+            print(
+                f"mlpace: WARNING: found audit config file {str(candidate)!r} in the current "
+                "directory; its settings override TestSettings for this run (a compliance "
+                "test). Remove it for a normal run.",
+                file=sys.stderr,
+                flush=True,
+            )
+    with _active_lock:
+        if _running:
+            raise RuntimeError("StartTest is already running a test in this process")
+        _running = True
+    try:
+        run_test(sut_obj, qsl_obj, core, log_settings.to_core(), audit_config=audit)
+    finally:
+        _active = None
+        with _active_lock:
+            _running = False
+
+
+def _iter_names() -> Iterable[str]:  # pragma: no cover - introspection helper
+    return iter(__all__)

@@ -1,0 +1,552 @@
+"""The issuing engine: ``run_test`` walks pre-generated schedules against a clock and a SUT.
+
+How the SUT answers
+-------------------
+The engine creates one thread-safe response sink per ``run_test`` call (a
+:class:`~mlpace.loadgen.scenarios.base.ResponseRecorder`) and, if the SUT has a ``bind(sink)``
+method, calls it before the first pass. The sink offers:
+
+* ``complete(responses)``: a sequence of :class:`QuerySampleResponse`; the bytes of logged
+  samples are copied before it returns, so the caller may reuse its buffers;
+* ``first_token(responses)``: first-token times (TTFT) for token-latency runs;
+* ``complete_ids(ids)``: the fast path, a sequence (or NumPy array) of sample ids, no payload;
+* ``logs_payload(id) -> bool``: whether that sample's bytes would be logged (lets a facade skip
+  copying payloads nobody keeps).
+
+Sample ids are small integers (the issue sequence number, counting on across the passes of one
+call). If the SUT has ``issue_query_ids(ids, indices)`` the engine calls it with two plain lists
+instead of building :class:`QuerySample` objects.
+
+Misbehaving SUTs
+----------------
+* An answer for an id that was never issued (or after its pass ended) and a second answer for a
+  sample are counted (``RawRun.unknown_id_responses`` / ``duplicate_responses``), logged as
+  ``error_runtime`` (the first 20 of each kind one by one) and otherwise ignored.
+* If ``issue_queries``, ``flush_queries`` or a QSL callback raises, issuing stops, the error is
+  logged as ``error_runtime``, outstanding samples get a short grace period, the pass is marked
+  INVALID (``RawRun.interrupted``) and the logs are finished and closed; then ``run_test`` raises
+  :class:`SutCallbackError` (chained to the original exception).
+* If no sample completes for ``sample_timeout_ms`` while some are outstanding, the engine stops
+  waiting, logs the missing ids, finishes the logs and raises :class:`SutTimeoutError`.
+* Ctrl-C (``KeyboardInterrupt``) stops issuing, waits briefly for outstanding samples, writes
+  everything with the reason "interrupted by the user (Ctrl-C)" and raises
+  :class:`RunInterrupted`.
+
+In all three cases every log file is complete and readable before the exception leaves
+``run_test``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import math
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlpace.clock import Clock, MonotonicClock
+from mlpace.errors import MlpaceError, RunInterrupted, SutCallbackError, SutTimeoutError
+from mlpace.loadgen.effective import EffectiveSettings, effective_settings
+from mlpace.loadgen.enums import TestMode, TestScenario
+from mlpace.loadgen.log_settings import LogSettings
+from mlpace.loadgen.logs import LogSession
+from mlpace.loadgen.raw import LogEvent, RawRun
+from mlpace.loadgen.results import RunResult, compute_result
+from mlpace.loadgen.scenarios import scenario_for
+from mlpace.loadgen.scenarios.base import IssueContext, ResponseRecorder, SutRaised, prepare
+from mlpace.loadgen.schedule import accuracy_log_mask, loadable_sets, make_schedule
+from mlpace.loadgen.settings import TestSettings
+
+INTERRUPT_REASON = "interrupted by the user (Ctrl-C)"
+# After an error or Ctrl-C, how long outstanding samples get to finish before the logs are
+# written anyway.
+GRACE_NS = 1_000_000_000
+# A short GIL switch interval while issuing, so completions from SUT worker threads are noticed
+# promptly instead of after the default 5 ms; restored afterwards.
+HOT_SWITCH_INTERVAL_S = 50e-6
+# Above this many pre-generated samples the issuer indexes the NumPy array instead of a list
+# (a Python int per sample costs ~36 bytes; the list is faster to index).
+LIST_INDEX_LIMIT = 2_000_000
+# FindPeakPerformance widens the upper bound at most this many times before giving up (a SUT
+# with unbounded capacity, e.g. on a virtual clock, would otherwise never fail).
+MAX_PEAK_WIDENINGS = 40
+
+
+@dataclass(frozen=True)
+class PassOutcome:
+    """One accuracy or performance pass: the raw record, its result and its settings."""
+
+    raw: RawRun
+    result: RunResult
+    effective: EffectiveSettings
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """What ``run_test`` returns when the run ended normally (VALID or INVALID)."""
+
+    __test__ = False  # not a pytest test class
+
+    effective: EffectiveSettings
+    accuracy: PassOutcome | None
+    performance: PassOutcome | None
+    summary: str
+    log_paths: Mapping[str, Path]
+    # FindPeakPerformance: the highest target QPS that met the performance constraint, and every
+    # probe as (target_qps, constraint met).
+    peak_qps: float | None = None
+    probes: tuple[tuple[float, bool], ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        """The performance pass is VALID (an accuracy-only run: it ended without errors)."""
+        if self.performance is not None:
+            return bool(self.performance.result.valid)
+        return self.accuracy is not None and not self.accuracy.raw.interrupted
+
+
+@dataclass
+class _PassState:
+    failure: MlpaceError | None = None
+    interrupted: bool = False
+    reason: str = ""
+    events: list[LogEvent] = field(default_factory=list)
+
+
+@contextmanager
+def _hot_runtime() -> Iterator[None]:
+    """No garbage collection and a short GIL switch interval while a pass issues."""
+    gc_was_enabled = gc.isenabled()
+    old_interval = sys.getswitchinterval()
+    gc.freeze()
+    gc.disable()
+    sys.setswitchinterval(HOT_SWITCH_INTERVAL_S)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old_interval)
+        gc.unfreeze()
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _apply_audit_config(settings: TestSettings, path: str | Path) -> tuple[TestSettings, list[str]]:
+    """Apply an audit.config over ``settings`` (model ``*``, as the official LoadGen does)."""
+    from mlpace.loadgen.config import ConfType, apply_config, read_config
+
+    return apply_config(
+        settings, read_config(path, ConfType.AUDIT), model="*", scenario=settings.scenario
+    )
+
+
+class _Engine:
+    """One ``run_test`` call: the log session, the sink, and the passes."""
+
+    def __init__(
+        self, sut: Any, qsl: Any, clock: Clock, session: LogSession, requested: TestSettings
+    ) -> None:
+        self.sut = sut
+        self.qsl = qsl
+        self.clock = clock
+        self.session = session
+        self.requested = requested
+        self._log_lock = threading.Lock()
+        self._state = _PassState()
+        self.recorder = ResponseRecorder(clock.now_ns, self._sink_error)
+        self.next_id = 0
+        accuracy_log = session.accuracy
+        self._accuracy_add: Callable[[int, int, bytes, bytes | None, int | None], None] = (
+            lambda seq_id, qsl_idx, data, token_data, token_count: accuracy_log.add(
+                seq_id, qsl_idx, data, token_data=token_data, token_count=token_count
+            )
+        )
+
+    # ------------------------------------------------------------------ logging (thread-safe)
+    def message(self, text: str) -> None:
+        with self._log_lock:
+            self.session.message(text)
+
+    def event(self, key: str, value: object) -> None:
+        with self._log_lock:
+            self.session.event(key, value)
+
+    def error(self, key: str, text: str) -> None:
+        self._state.events.append(LogEvent(key, text, True, self.clock.now_ns()))
+        with self._log_lock:
+            self.session.error(key, text)
+
+    def warning(self, text: str) -> None:
+        self._state.events.append(
+            LogEvent("warning_generic_message", text, False, self.clock.now_ns())
+        )
+        with self._log_lock:
+            self.session.warning(text)
+
+    def _sink_error(self, key: str, text: str) -> None:
+        # The recorder keeps its own LogEvents; only write the line.
+        with self._log_lock:
+            self.session.error(key, text)
+
+    def _call(self, where: str, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            raise SutRaised(where, exc) from exc
+
+    # ------------------------------------------------------------------ one pass
+    def run_pass(self, effective: EffectiveSettings, *, accuracy: bool) -> PassOutcome:
+        state = self._state = _PassState()
+        rec = self.recorder
+        scenario = scenario_for(effective.scenario)
+        sets = loadable_sets(effective, accuracy=accuracy)
+        schedules = [make_schedule(effective, s, accuracy=accuracy) for s in sets]
+        total_samples = sum(s.sample_count for s in schedules)
+        total_queries = sum(s.query_count for s in schedules)
+        if len(schedules) == 1:
+            sample_index = schedules[0].sample_index
+        elif schedules:
+            sample_index = np.concatenate([s.sample_index for s in schedules])
+        else:
+            sample_index = np.zeros(0, dtype=np.int64)
+        mask = b"" if accuracy else accuracy_log_mask(effective, total_samples).tobytes()
+        use_tokens = bool(effective.use_token_latencies)
+        rec.begin_pass(
+            first_id=self.next_id,
+            sample_index=sample_index,
+            log_all=accuracy,
+            log_mask=mask,
+            accuracy=self._accuracy_add,
+            use_tokens=use_tokens,
+            check_first_token=use_tokens and effective.scenario != TestScenario.Offline,
+        )
+        ctx = IssueContext(
+            clock=self.clock,
+            sut=self.sut,
+            recorder=rec,
+            total_queries=total_queries,
+            min_query_count=int(effective.min_query_count),
+            target_duration_ns=int(effective.target_duration_ms) * 1_000_000,
+            max_query_count=int(effective.max_query_count),
+            max_duration_ns=int(effective.max_duration_ms) * 1_000_000,
+            max_async_queries=int(effective.max_async_queries),
+            coalesce=bool(effective.requested.server_coalesce_queries),
+            sample_timeout_ns=int(effective.sample_timeout_ms) * 1_000_000,
+            message=self.message,
+            error=self.error,
+        )
+        if effective.scenario == TestScenario.Offline or total_samples > LIST_INDEX_LIMIT:
+            ctx.sample_index = sample_index
+        else:
+            ctx.sample_index = sample_index.tolist()
+        prepared = [prepare(s) for s in schedules]
+        self.message("Starting accuracy mode" if accuracy else "Starting performance mode")
+        now = self.clock.now_ns
+        pass_start: int | None = None
+        start_wall_ns = 0
+        first_query = 0
+        first_position = 0
+        loaded: list[int] = []
+        loaded_all: list[int] = []
+        try:
+            with _hot_runtime():
+                for sample_set, schedule in zip(sets, prepared):
+                    loaded = sample_set.real.tolist()
+                    self._call("load_samples", self.qsl.load_samples, loaded)
+                    loaded_all.extend(loaded)
+                    self.event("loaded_qsl_set", loaded)
+                    generated = schedule.schedule
+                    self.event("generated_query_count", generated.generated_query_count)
+                    self.event("generated_samples_per_query", generated.generated_samples_per_query)
+                    self.event("generated_query_duration", generated.generated_query_duration_ns)
+                    start = now()
+                    if pass_start is None:
+                        pass_start = start
+                        start_wall_ns = time.time_ns()
+                    ctx.start_ns = start
+                    scenario.issue_all(
+                        ctx,
+                        schedule,
+                        first_query=first_query,
+                        first_position=first_position,
+                        accuracy=accuracy,
+                    )
+                    self._call("flush_queries", self.sut.flush_queries)
+                    if not ctx.timed_out and not ctx.wait_all():
+                        ctx.timed_out = True
+                    if ctx.timed_out:
+                        break
+                    unload, loaded = loaded, []
+                    self._call("unload_samples", self.qsl.unload_samples, unload)
+                    first_query += schedule.query_count
+                    first_position += generated.sample_count
+        except SutRaised as exc:
+            state.interrupted = True
+            state.reason = str(exc)
+            self.error("error_runtime", f"SUT error: {exc}")
+            ctx.wait_briefly(GRACE_NS)
+            failure = SutCallbackError(f"{exc} (the logs were written and the run is INVALID)")
+            failure.__cause__ = exc.original
+            state.failure = failure
+        except KeyboardInterrupt:
+            state.interrupted = True
+            state.reason = INTERRUPT_REASON
+            self.error("error_runtime", f"Ending early: {INTERRUPT_REASON}")
+            ctx.wait_briefly(GRACE_NS)
+            state.failure = RunInterrupted(
+                f"{INTERRUPT_REASON}; the logs written so far are complete"
+            )
+        if ctx.timed_out:
+            missing = rec.missing_ids()
+            err = SutTimeoutError(
+                f"no sample completed for {int(effective.sample_timeout_ms)} ms "
+                f"({len(missing)} of {rec.issued} issued samples outstanding)",
+                missing_ids=missing,
+            )
+            self.error("error_runtime", str(err))
+            state.interrupted = True
+            state.reason = str(err)
+            state.failure = err
+        if loaded:  # still loaded after an early end: unload, best effort
+            try:
+                self.qsl.unload_samples(loaded)
+            except Exception as exc:  # the run already failed; just record it
+                self.error("error_runtime", f"unload_samples raised {type(exc).__name__}: {exc}")
+        rec.end_pass()
+        end_wall_ns = time.time_ns()
+        if pass_start is None:
+            pass_start = now()
+            start_wall_ns = end_wall_ns
+        raw = self._build_raw(
+            effective, accuracy, ctx, sample_index, pass_start, start_wall_ns, end_wall_ns, state
+        )
+        raw = dataclasses.replace(raw, loaded_sample_indices=tuple(loaded_all))
+        self.next_id += raw.issued_sample_count
+        with self._log_lock:
+            self.session.end_pass(raw)  # contention counters, power_begin / power_end
+        result = compute_result(raw, effective)
+        return PassOutcome(raw=raw, result=result, effective=effective)
+
+    def _build_raw(
+        self,
+        effective: EffectiveSettings,
+        accuracy: bool,
+        ctx: IssueContext,
+        sample_index: np.ndarray[Any, np.dtype[np.int64]],
+        pass_start: int,
+        start_wall_ns: int,
+        end_wall_ns: int,
+        state: _PassState,
+    ) -> RawRun:
+        rec = self.recorder
+        nq = ctx.queries_issued
+        ns = rec.issued
+        lengths = np.asarray(ctx.query_length[:nq], dtype=np.int64)
+        query_of_sample = np.repeat(np.arange(nq, dtype=np.int64), lengths)[:ns]
+        q_sched = np.asarray(ctx.query_scheduled[:nq], dtype=np.int64) - pass_start
+        q_issued = np.asarray(ctx.query_issued[:nq], dtype=np.int64) - pass_start
+
+        def rel(values: Any) -> np.ndarray[Any, np.dtype[np.int64]]:
+            out: np.ndarray[Any, np.dtype[np.int64]] = np.frombuffer(values, dtype=np.int64)[
+                :ns
+            ].copy()
+            out[out >= 0] -= pass_start
+            return out
+
+        events = tuple(state.events) + tuple(rec.events)
+        rec.events = []
+        return RawRun(
+            scenario=effective.scenario,
+            mode=TestMode.AccuracyOnly if accuracy else TestMode.PerformanceOnly,
+            sample_index=np.ascontiguousarray(sample_index[:ns]),
+            query_of_sample=query_of_sample,
+            scheduled_ns=q_sched[query_of_sample],
+            issued_ns=q_issued[query_of_sample],
+            completed_ns=rel(rec.completed_ns),
+            first_token_ns=rel(rec.first_token_ns),
+            n_tokens=np.frombuffer(rec.n_tokens, dtype=np.int64)[:ns].copy(),
+            query_scheduled_ns=q_sched,
+            query_issued_ns=q_issued,
+            first_sample_id=rec.first_id,
+            start_wall_ns=start_wall_ns,
+            end_wall_ns=end_wall_ns,
+            events=tuple(sorted(events, key=lambda e: e.time_ns)),
+            interrupted=state.interrupted,
+            interrupt_reason=state.reason,
+            unknown_id_responses=rec.unknown_id_responses + rec.late_responses,
+            duplicate_responses=rec.duplicate_responses,
+        )
+
+    # ------------------------------------------------------------------ find peak
+    def find_peak(
+        self, effective: EffectiveSettings
+    ) -> tuple[PassOutcome, float | None, tuple[tuple[float, bool], ...]]:
+        """Server FindPeakPerformance: widen ×(1+step) until the perf constraint fails, bisect."""
+        requested = effective.requested
+        step = float(requested.server_find_peak_qps_boundary_step_size)
+        decimals = int(requested.server_find_peak_qps_decimals_of_precision)
+        scale = 10.0**decimals
+        probes: list[tuple[float, bool]] = []
+        best: PassOutcome | None = None
+
+        def probe(qps: float) -> tuple[PassOutcome, bool]:
+            eff = effective_settings(
+                dataclasses.replace(requested, server_target_qps=qps),
+                total_sample_count=int(effective.qsl_total_sample_count),
+                performance_sample_count=int(effective.qsl_performance_sample_count),
+            )
+            outcome = self.run_pass(eff, accuracy=False)
+            ok = bool(outcome.result.check("perf_constraints").passed)
+            probes.append((qps, ok))
+            self.message(
+                f"FindPeakPerformance: target_qps {qps:g} "
+                f"{'meets' if ok else 'does not meet'} the performance constraint"
+            )
+            return outcome, ok
+
+        lower = float(requested.server_target_qps)
+        outcome, ok = probe(lower)
+        if self._state.failure is not None:
+            return outcome, None, tuple(probes)
+        if not ok:
+            self.error(
+                "error_runtime",
+                f"FindPeakPerformance: the lower bound target_qps {lower:g} does not meet the "
+                "performance constraint; lower server_target_qps",
+            )
+            return outcome, None, tuple(probes)
+        best = outcome
+        upper = lower
+        for _ in range(MAX_PEAK_WIDENINGS):
+            upper = lower * (1.0 + step)
+            outcome, ok = probe(upper)
+            if self._state.failure is not None:
+                return outcome, None, tuple(probes)
+            if not ok:
+                break
+            lower, best = upper, outcome
+        else:
+            self.error(
+                "error_runtime",
+                "FindPeakPerformance: the performance constraint never failed; no upper bound",
+            )
+            return best, lower, tuple(probes)
+        while math.floor(lower * scale) + 1 < math.floor(upper * scale):
+            mid = (lower + upper) / 2.0
+            outcome, ok = probe(mid)
+            if self._state.failure is not None:
+                return outcome, None, tuple(probes)
+            if ok:
+                lower, best = mid, outcome
+            else:
+                upper = mid
+        self.message(f"FindPeakPerformance: peak target_qps {lower:g}")
+        return best, lower, tuple(probes)
+
+    @property
+    def failure(self) -> MlpaceError | None:
+        return self._state.failure
+
+
+def _log_paths(session: LogSession, log_settings: LogSettings) -> dict[str, Path]:
+    paths = getattr(session, "paths", None)
+    if isinstance(paths, Mapping):
+        return {str(k): Path(v) for k, v in paths.items()}
+    kinds = ["summary", "detail", "accuracy"] + (["trace"] if log_settings.enable_trace else [])
+    return {kind: log_settings.log_output.path(kind) for kind in kinds}
+
+
+def run_test(
+    sut: Any,
+    qsl: Any,
+    settings: TestSettings,
+    log_settings: LogSettings = LogSettings(),  # noqa: B008 - frozen, so a shared default is safe
+    *,
+    clock: Clock | None = None,
+    audit_config: str | Path | None = None,
+) -> TestOutcome:
+    """Run one test (all passes its mode asks for) and write the four official log files.
+
+    ``sut`` implements :class:`~mlpace.loadgen.sut.SystemUnderTest` (optionally ``bind(sink)``
+    and ``issue_query_ids(ids, indices)``), ``qsl`` implements
+    :class:`~mlpace.loadgen.sut.QuerySampleLibrary`. ``clock`` defaults to a
+    :class:`MonotonicClock`; pass a :class:`~mlpace.clock.VirtualClock` to simulate. An
+    ``audit_config`` file is applied on top of ``settings`` (a compliance run).
+
+    Returns a :class:`TestOutcome` when the run ended normally, VALID or not. Raises
+    :class:`SutCallbackError`, :class:`SutTimeoutError` or :class:`RunInterrupted` (after the
+    logs are complete) when the SUT misbehaved or the user pressed Ctrl-C.
+    """
+    clock = MonotonicClock() if clock is None else clock
+    requested = settings
+    audit_notes: list[str] = []
+    if audit_config is not None:
+        requested, audit_warnings = _apply_audit_config(settings, audit_config)
+        audit_notes = [
+            f"Found Audit Config file ({Path(audit_config).name}). "
+            "Overriding TestSettings from audit.config file.",
+            *audit_warnings,
+        ]
+    total = int(qsl.total_sample_count)
+    performance = int(qsl.performance_sample_count)
+    effective = effective_settings(
+        requested, total_sample_count=total, performance_sample_count=performance
+    )
+    session = LogSession(log_settings, now_ns=clock.now_ns, wall_ns=time.time_ns)
+    engine: _Engine | None = None
+    try:
+        session.header(
+            str(getattr(sut, "name", "SUT")), str(getattr(qsl, "name", "QSL")), total, performance
+        )
+        for note in audit_notes:
+            session.warning(note)
+        session.settings(requested, effective)
+        engine = _Engine(sut, qsl, clock, session, requested)
+        bind = getattr(sut, "bind", None)
+        if bind is not None:
+            bind(engine.recorder)
+        mode = effective.mode
+        accuracy_pass: PassOutcome | None = None
+        performance_pass: PassOutcome | None = None
+        peak: float | None = None
+        probes: tuple[tuple[float, bool], ...] = ()
+        if mode in (TestMode.AccuracyOnly, TestMode.SubmissionRun):
+            accuracy_pass = engine.run_pass(effective, accuracy=True)
+        if engine.failure is None and mode != TestMode.AccuracyOnly:
+            if mode == TestMode.FindPeakPerformance and effective.scenario == TestScenario.Server:
+                performance_pass, peak, probes = engine.find_peak(effective)
+            else:
+                if mode == TestMode.FindPeakPerformance:
+                    engine.error(
+                        "error_invalid_test_settings",
+                        "FindPeakPerformance is only defined for the Server scenario; "
+                        "running a performance pass instead",
+                    )
+                performance_pass = engine.run_pass(effective, accuracy=False)
+        final = performance_pass if performance_pass is not None else accuracy_pass
+        assert final is not None
+        summary = session.finish(
+            final.raw, final.result, final.effective, sut_name=str(getattr(sut, "name", "SUT"))
+        )
+        outcome = TestOutcome(
+            effective=final.effective,
+            accuracy=accuracy_pass,
+            performance=performance_pass,
+            summary=summary,
+            log_paths=_log_paths(session, log_settings),
+            peak_qps=peak,
+            probes=probes,
+        )
+    finally:
+        session.close()
+    failure = engine.failure
+    if failure is not None:
+        raise failure
+    return outcome

@@ -1,0 +1,10 @@
+"""Inference backends behind one interface: NumPy (core), ONNX Runtime, PyTorch."""
+
+from mlpace.workloads.backends.base import (
+    BACKEND_NAMES,
+    Backend,
+    ModelArtifact,
+    make_backend,
+)
+
+__all__ = ["BACKEND_NAMES", "Backend", "ModelArtifact", "make_backend"]
