@@ -69,7 +69,8 @@ def _run(
         base,
         mode=TestMode.PerformanceOnly,
         min_duration_ms=int(seconds * 1000),
-        min_query_count=1 if scenario == "Offline" else 100,
+        # Duration decides (a fixed query count at a low rate would take minutes).
+        min_query_count=1 if scenario == "Offline" else max(1, min(100, int(qps * seconds))),
         performance_sample_count_override=dataset.size,
         server_target_qps=qps,
         offline_expected_qps=qps,
@@ -105,7 +106,7 @@ def peak_server_qps(
         lower, upper = upper, upper * 2
     while lower == 0.0 or upper / lower > 1.1:  # bisect to 10 %
         mid = upper / 2 if lower == 0.0 else (lower + upper) / 2
-        if mid < 1.0:
+        if mid < max(1.0, start_qps / 16):  # not VALID even at 1/16 of the start: report 0
             return lower
         r = _run(task, runnable, dataset, backend, "Server", seconds, mid, workers)
         if r.valid:

@@ -202,6 +202,9 @@ def test_train_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         for r_stop in [next(r for r in recs if r.key == "run_stop")]
     )
     assert f"{times[1]:.4f} minutes" in out
+    assert "checker: SUCCESS" in out
+    for log in logs:  # each log passes the checker CLI too (3 runs: not a full package)
+        assert _cli(["check-training", str(log)]) == 0
     system = json.loads((tmp_path / "systems" / "mlpace_cpu.json").read_text())
     assert system["division"] == "closed" and system["number_of_nodes"] == "1"
     assert all(isinstance(v, str) for v in system.values())
@@ -215,6 +218,7 @@ def test_train_cli_default_runs_and_stale_files(tmp_path: Path) -> None:
     assert code == 0
     logs = sorted(bench_dir.glob("result_*.txt"))
     assert len(logs) == 5  # digits requires 5 runs; the stale file is gone
+    assert _cli(["check-training", str(bench_dir)]) == 0  # a complete benchmark folder
     seeds = {next(r.value for r in parse_mllog(p) if r.key == "seed") for p in logs}
     assert len(seeds) == 5
 
@@ -369,11 +373,13 @@ def test_make_rcps_reads_convergence_from_the_logs(tmp_path: Path) -> None:
     assert rcp["BS"] == 32 and len(rcp["samples to converge"]) == 2
     assert rcp["Seeds"] == [5 + 32_000, 5 + 32_001]
     # The same seeds through the harness give the same points (seeded determinism).
-    points = []
+    points: list[int] = []
     for seed in rcp["Seeds"]:
         log = tmp_path / f"{seed}.txt"
         run_benchmark("digits", seed=seed, log_path=log, dist=SINGLE, threads=1)
-        points.append(converged_samples(log))
+        point = converged_samples(log)
+        assert point is not None
+        points.append(point)
     assert sorted(points) == rcp["samples to converge"]
     aborted = tmp_path / "aborted.txt"
     run_benchmark("digits", seed=1, log_path=aborted, dist=SINGLE, threads=1, max_epochs=1)

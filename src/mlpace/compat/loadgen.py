@@ -719,7 +719,7 @@ def DestroyQDL(qdl: int) -> None:  # noqa: N802
 class _Active:
     """The sink of the test now running (one per StartTest; its passes share it)."""
 
-    __slots__ = ("sink", "complete", "complete_ids", "first_token", "logs_payload")
+    __slots__ = ("sink", "complete", "complete_ids", "first_token", "logs_payload", "_flag")
 
     def __init__(self, sink: Any) -> None:
         self.sink = sink
@@ -729,16 +729,15 @@ class _Active:
         # ``logs_payload(id) -> bool`` tells which samples' bytes are logged; without it every
         # payload is copied (correct, only slower).
         self.logs_payload: Callable[[int], bool] | None = getattr(sink, "logs_payload", None)
+        self._flag = "any_logged" if hasattr(sink, "any_logged") else "_any_logged"
 
     def nothing_to_copy(self) -> bool:
         """True while the current pass logs no payload and records no tokens (the usual
         performance pass): completions can then go through the id-only fast path."""
         sink = self.sink
-        # ``any_logged`` / ``use_tokens`` change per pass; read them at each call.
-        any_logged = getattr(sink, "any_logged", None)
-        if any_logged is None:
-            any_logged = getattr(sink, "_any_logged", True)
-        return not any_logged and not getattr(sink, "use_tokens", True)
+        # Both flags change per pass, so they are read at each call. (The recorder has no public
+        # ``any_logged`` yet; its ``_any_logged`` is what ``logs_payload`` consults.)
+        return not getattr(sink, self._flag, True) and not sink.use_tokens
 
 
 _active: _Active | None = None

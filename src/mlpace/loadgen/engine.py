@@ -72,9 +72,6 @@ GRACE_NS = 1_000_000_000
 # A short GIL switch interval while issuing, so completions from SUT worker threads are noticed
 # promptly instead of after the default 5 ms; restored afterwards.
 HOT_SWITCH_INTERVAL_S = 50e-6
-# Above this many pre-generated samples the issuer indexes the NumPy array instead of a list
-# (a Python int per sample costs ~36 bytes; the list is faster to index).
-LIST_INDEX_LIMIT = 2_000_000
 # FindPeakPerformance widens the upper bound at most this many times before giving up (a SUT
 # with unbounded capacity, e.g. on a virtual clock, would otherwise never fail).
 MAX_PEAK_WIDENINGS = 40
@@ -242,10 +239,7 @@ class _Engine:
             message=self.message,
             error=self.error,
         )
-        if effective.scenario == TestScenario.Offline or total_samples > LIST_INDEX_LIMIT:
-            ctx.sample_index = sample_index
-        else:
-            ctx.sample_index = sample_index.tolist()
+        ctx.sample_index = sample_index
         prepared = [prepare(s) for s in schedules]
         self.message("Starting accuracy mode" if accuracy else "Starting performance mode")
         now = self.clock.now_ns
@@ -328,6 +322,12 @@ class _Engine:
             effective, accuracy, ctx, sample_index, pass_start, start_wall_ns, end_wall_ns, state
         )
         raw = dataclasses.replace(raw, loaded_sample_indices=tuple(loaded_all))
+        # The raw record owns the per-sample data now: free the pass's working storage before
+        # the results stage allocates its sorted copies (this is the run's memory peak).
+        ctx.release()
+        rec.release()
+        del ctx, schedules, prepared, sets
+        schedule = generated = None  # type: ignore[assignment]
         self.next_id += raw.issued_sample_count
         with self._log_lock:
             self.session.end_pass(raw)  # contention counters, power_begin / power_end
@@ -348,17 +348,32 @@ class _Engine:
         rec = self.recorder
         nq = ctx.queries_issued
         ns = rec.issued
-        lengths = np.asarray(ctx.query_length[:nq], dtype=np.int64)
-        query_of_sample = np.repeat(np.arange(nq, dtype=np.int64), lengths)[:ns]
-        q_sched = np.asarray(ctx.query_scheduled[:nq], dtype=np.int64) - pass_start
-        q_issued = np.asarray(ctx.query_issued[:nq], dtype=np.int64) - pass_start
 
-        def rel(values: Any) -> np.ndarray[Any, np.dtype[np.int64]]:
-            out: np.ndarray[Any, np.dtype[np.int64]] = np.frombuffer(values, dtype=np.int64)[
-                :ns
-            ].copy()
-            out[out >= 0] -= pass_start
+        def col(values: Any, n: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+            # Zero-copy: the NumPy view keeps the ``array('q')`` alive once the pass drops it.
+            out: np.ndarray[Any, np.dtype[np.int64]] = np.frombuffer(values, dtype=np.int64)[:n]
             return out
+
+        def rel(values: Any, n: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+            if len(values) < n:  # never allocated: all -1, without storage
+                return np.broadcast_to(np.int64(-1), (n,))
+            out = col(values, n)
+            np.subtract(out, pass_start, out=out, where=out >= 0)
+            return out
+
+        lengths = col(ctx.query_length, nq)
+        q_sched = col(ctx.query_scheduled, nq)
+        q_sched -= pass_start
+        q_issued = col(ctx.query_issued, nq)
+        q_issued -= pass_start
+        if ns == nq and not (lengths != 1).any():
+            # One sample per query (Server, SingleStream): the per-sample times are the
+            # per-query ones, shared instead of copied.
+            query_of_sample = np.arange(nq, dtype=np.int64)
+            scheduled_ns, issued_ns = q_sched, q_issued
+        else:
+            query_of_sample = np.repeat(np.arange(nq, dtype=np.int64), lengths)[:ns]
+            scheduled_ns, issued_ns = q_sched[query_of_sample], q_issued[query_of_sample]
 
         events = tuple(state.events) + tuple(rec.events)
         rec.events = []
@@ -367,11 +382,15 @@ class _Engine:
             mode=TestMode.AccuracyOnly if accuracy else TestMode.PerformanceOnly,
             sample_index=np.ascontiguousarray(sample_index[:ns]),
             query_of_sample=query_of_sample,
-            scheduled_ns=q_sched[query_of_sample],
-            issued_ns=q_issued[query_of_sample],
-            completed_ns=rel(rec.completed_ns),
-            first_token_ns=rel(rec.first_token_ns),
-            n_tokens=np.frombuffer(rec.n_tokens, dtype=np.int64)[:ns].copy(),
+            scheduled_ns=scheduled_ns,
+            issued_ns=issued_ns,
+            completed_ns=rel(rec.completed_ns, ns),
+            first_token_ns=rel(rec.first_token_ns, ns),
+            n_tokens=(
+                col(rec.n_tokens, ns)
+                if len(rec.n_tokens) >= ns
+                else np.broadcast_to(np.int64(0), (ns,))
+            ),
             query_scheduled_ns=q_sched,
             query_issued_ns=q_issued,
             first_sample_id=rec.first_id,

@@ -4,8 +4,11 @@ The hot path is deliberately plain Python over preallocated storage:
 
 * sample sequence ids are ``first_id + position`` (position = order of issue within the pass),
   so a completion is ``completed_ns[id - first_id] = now`` into an ``array('q')``;
-* a scenario converts its schedule to Python lists once, before the loop, because indexing NumPy
-  scalars costs far more than indexing lists;
+* a scenario reads its schedule as Python lists, because indexing NumPy scalars costs far more
+  than indexing lists, but converts it in chunks of :data:`CHUNK` entries
+  (:meth:`PreparedSchedule.chunks`), so a million-query run never holds a Python int per query;
+* per-query records go into preallocated ``array('q')`` columns written by index, and the sample
+  indices are read through a chunked list window (:meth:`IssueContext.issue`);
 * the SUT gets ``issue_query_ids(ids, indices)`` when it has that method (no per-sample objects),
   otherwise the list of :class:`QuerySample` the protocol requires.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +35,11 @@ MAX_LOGGED_PER_KIND = 20
 # complete_ids batches at least this long take the vectorised path (NumPy's fixed cost is a few
 # microseconds; a Python loop costs ~0.1 µs per id).
 VECTOR_MIN_IDS = 256
+
+# Schedules and sample indices are turned into Python lists this many entries at a time: fast
+# to index in the hot loop, bounded in memory (a converted entry costs ~40 bytes), and one
+# conversion (~0.1 ms) delays only a handful of queries.
+CHUNK = 16_384
 
 ErrorLogger = Callable[[str, str], None]
 AccuracyWriter = Callable[[int, int, bytes, "bytes | None", "int | None"], None]
@@ -106,8 +114,10 @@ class ResponseRecorder:
             self.issued = 0
             self.completed = 0
             self.completed_ns = _filled(n, -1)
-            self.first_token_ns = _filled(n, -1)
-            self.n_tokens = _filled(n, 0)
+            # Token columns only when tokens are recorded; otherwise allocated on first use
+            # (a SUT reporting tokens anyway), so a plain run keeps 8 bytes per sample here.
+            self.first_token_ns = _filled(n, -1) if use_tokens else array("q")
+            self.n_tokens = _filled(n, 0) if use_tokens else array("q")
             self.sample_index = sample_index
             self._log_all = log_all
             self._log_mask = log_mask
@@ -123,6 +133,16 @@ class ResponseRecorder:
     def end_pass(self) -> None:
         with self._lock:
             self.active = False
+
+    def release(self) -> None:
+        """Drop this pass's per-sample columns (the raw record took them over); after
+        :meth:`end_pass` nothing writes to them."""
+        with self._lock:
+            empty = array("q")
+            self.completed_ns = self.first_token_ns = self.n_tokens = empty
+            self.capacity = 0
+            self.sample_index = np.zeros(0, dtype=np.int64)
+            self._log_mask = b""
 
     def missing_ids(self) -> list[int]:
         """Sequence ids issued in this pass that never completed."""
@@ -241,7 +261,10 @@ class ResponseRecorder:
                     comp[k] = now
                     good += 1
                     n = r.n_tokens
-                    ntok[k] = n
+                    if n:
+                        if not ntok:
+                            ntok = self.n_tokens = _filled(self.capacity, 0)
+                        ntok[k] = n
                     if use_tokens:
                         self._check_tokens_locked(i, k, n)
                     if self._any_logged and (self._log_all or self._log_mask[k]):
@@ -260,6 +283,8 @@ class ResponseRecorder:
         now = self._now()
         with self._lock:
             ft = self.first_token_ns
+            if not ft and self.capacity:
+                ft = self.first_token_ns = _filled(self.capacity, -1)
             comp = self.completed_ns
             first = self.first_id
             issued = self.issued if self.active else 0
@@ -345,18 +370,19 @@ class IssueContext:
         self.sample_timeout_ns = sample_timeout_ns
         self.message = message
         self.error = error
-        self.query_scheduled: list[int] = [0] * total_queries
-        self.query_issued: list[int] = [0] * total_queries
-        self.query_length: list[int] = [0] * total_queries
+        self.query_scheduled: array[int] = _filled(total_queries, 0)
+        self.query_issued: array[int] = _filled(total_queries, 0)
+        self.query_length: array[int] = _filled(total_queries, 0)
         self.queries_issued = 0
         self.pass_start_ns = 0
         self.start_ns = 0  # start of the chunk now being issued
         self.timed_out = False
         self.ended_early = False
-        # A list when it is small (slicing and indexing a list is cheapest); the NumPy array
-        # for huge passes (Offline's one big query, long SingleStream/MultiStream schedules),
-        # which would otherwise hold a Python int per pre-generated sample.
-        self.sample_index: list[int] | np.ndarray[Any, np.dtype[np.int64]] = []
+        # The pass's sample indices; ``issue`` reads them through a list window of CHUNK
+        # entries (``_win`` covers positions ``_win_lo .. _win_lo + len(_win) - 1``).
+        self.sample_index: np.ndarray[Any, np.dtype[np.int64]] = np.zeros(0, dtype=np.int64)
+        self._win: list[int] = []
+        self._win_lo = 0
         self._fast_issue: Callable[[list[int], list[int]], Any] | None = getattr(
             sut, "issue_query_ids", None
         )
@@ -367,13 +393,22 @@ class IssueContext:
         rec = self.recorder
         rec.issued = pos + count  # before the call: an inline SUT completes inside it
         first = rec.first_id + pos
+        k = pos - self._win_lo
+        win = self._win
         if count == 1:  # the common Server / SingleStream case, without range() and slicing
+            if not 0 <= k < len(win):
+                win = self._refill(pos)
+                k = 0
             ids = [first]
-            indices = [int(self.sample_index[pos])]
+            indices = [win[k]]
         else:
             ids = list(range(first, first + count))
-            part = self.sample_index[pos : pos + count]
-            indices = part if isinstance(part, list) else part.tolist()
+            if 0 <= k and k + count <= len(win):
+                indices = win[k : k + count]
+            elif count >= CHUNK:  # Offline's big query: one conversion, no window
+                indices = self.sample_index[pos : pos + count].tolist()
+            else:
+                indices = self._refill(pos)[:count]
         try:
             if self._fast_issue is not None:
                 self._fast_issue(ids, indices)
@@ -381,6 +416,16 @@ class IssueContext:
                 self._issue(list(map(QuerySample, ids, indices)))
         except Exception as exc:
             raise SutRaised("issue_queries", exc) from exc
+
+    def _refill(self, pos: int) -> list[int]:
+        self._win_lo = pos
+        self._win = win = self.sample_index[pos : pos + CHUNK].tolist()
+        return win
+
+    def release(self) -> None:
+        """Drop the per-query columns and the index window (after the raw record was built)."""
+        self.query_scheduled = self.query_issued = self.query_length = array("q")
+        self._win = []
 
     def wait_all(self) -> bool:
         """Block until every issued sample completed.
@@ -429,26 +474,34 @@ class IssueContext:
 
 @dataclass(frozen=True, eq=False)
 class PreparedSchedule:
-    """A schedule as plain Python lists, converted before the timer starts (``tolist`` of a
-    million offsets takes milliseconds, which must not show up as issue lag)."""
+    """A schedule as the issue loops read it: chunks of plain Python lists (:meth:`chunks`).
+
+    Converting a whole million-query schedule up front would hold ~120 bytes of Python ints per
+    query; a chunk of :data:`CHUNK` queries converts in about a tenth of a millisecond.
+    """
 
     schedule: Schedule
-    offsets_ns: list[int]
-    query_start: list[int]
-    query_length: list[int]
 
     @property
     def query_count(self) -> int:
-        return len(self.offsets_ns)
+        return int(self.schedule.query_start.shape[0])
+
+    def chunks(self, size: int = CHUNK) -> Iterator[tuple[int, list[int], list[int], list[int]]]:
+        """``(q0, offsets_ns, query_start, query_length)`` for queries ``q0 .. q0+len-1``."""
+        s = self.schedule
+        offsets, starts, lengths = s.scheduled_offset_ns, s.query_start, s.query_length
+        for q0 in range(0, self.query_count, size):
+            q1 = q0 + size
+            yield (
+                q0,
+                offsets[q0:q1].tolist(),
+                starts[q0:q1].tolist(),
+                lengths[q0:q1].tolist(),
+            )
 
 
 def prepare(schedule: Schedule) -> PreparedSchedule:
-    return PreparedSchedule(
-        schedule=schedule,
-        offsets_ns=schedule.scheduled_offset_ns.tolist(),
-        query_start=schedule.query_start.tolist(),
-        query_length=schedule.query_length.tolist(),
-    )
+    return PreparedSchedule(schedule=schedule)
 
 
 class Scenario(Protocol):
@@ -501,8 +554,6 @@ def sequential_issue(
     A query's scheduled time is its issue time. After each issue (performance mode) the run ends
     once ``min_query_count`` queries were issued and the issue time is past the target duration.
     """
-    starts = schedule.query_start
-    lengths = schedule.query_length
     now_ns = ctx.now_ns
     q_sched = ctx.query_scheduled
     q_issued = ctx.query_issued
@@ -515,28 +566,29 @@ def sequential_issue(
         max_end = 0
     issue = ctx.issue
     wait_all = ctx.wait_all
-    for q in range(len(starts)):
-        if not wait_all():
-            ctx.timed_out = True
-            return
-        now = now_ns()
-        g = first_query + q
-        if max_q and g >= max_q:
-            ctx.error("error_runtime", MSG_MAX_QUERY_COUNT)
-            ctx.ended_early = True
-            return
-        if max_end and now > max_end:
-            ctx.error("error_runtime", MSG_MAX_DURATION)
-            ctx.ended_early = True
-            return
-        q_sched[g] = now
-        q_issued[g] = now
-        length = lengths[q]
-        q_len[g] = length
-        ctx.queries_issued = g + 1
-        issue(first_position + starts[q], length, now)
-        if not accuracy and g + 1 >= min_q and now >= end_at:
-            ctx.message(MSG_ENDING_NATURALLY)
-            return
+    for q0, _, starts, lengths in schedule.chunks():
+        for q in range(len(starts)):
+            if not wait_all():
+                ctx.timed_out = True
+                return
+            now = now_ns()
+            g = first_query + q0 + q
+            if max_q and g >= max_q:
+                ctx.error("error_runtime", MSG_MAX_QUERY_COUNT)
+                ctx.ended_early = True
+                return
+            if max_end and now > max_end:
+                ctx.error("error_runtime", MSG_MAX_DURATION)
+                ctx.ended_early = True
+                return
+            q_sched[g] = now
+            q_issued[g] = now
+            length = lengths[q]
+            q_len[g] = length
+            ctx.queries_issued = g + 1
+            issue(first_position + starts[q], length, now)
+            if not accuracy and g + 1 >= min_q and now >= end_at:
+                ctx.message(MSG_ENDING_NATURALLY)
+                return
     if not accuracy:
         ctx.error("error_runtime", MSG_RAN_OUT)

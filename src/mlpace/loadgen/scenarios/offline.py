@@ -17,13 +17,12 @@ class OfflineScenario:
         first_position: int,
         accuracy: bool,
     ) -> None:
-        starts = schedule.query_start
-        lengths = schedule.query_length
-        for q in range(len(starts)):
-            now = ctx.now_ns()
-            g = first_query + q
-            ctx.query_scheduled[g] = ctx.start_ns
-            ctx.query_issued[g] = now
-            ctx.query_length[g] = lengths[q]
-            ctx.queries_issued = g + 1
-            ctx.issue(first_position + starts[q], lengths[q], now)
+        for q0, _, starts, lengths in schedule.chunks():
+            for q in range(len(starts)):
+                now = ctx.now_ns()
+                g = first_query + q0 + q
+                ctx.query_scheduled[g] = ctx.start_ns
+                ctx.query_issued[g] = now
+                ctx.query_length[g] = lengths[q]
+                ctx.queries_issued = g + 1
+                ctx.issue(first_position + starts[q], lengths[q], now)

@@ -13,6 +13,7 @@ from mlpace.loadgen.scenarios.base import (
     MSG_MAX_DURATION,
     MSG_MAX_QUERY_COUNT,
     MSG_TOO_MANY_OUTSTANDING,
+    CHUNK,
     IssueContext,
     PreparedSchedule,
 )
@@ -30,11 +31,7 @@ class ServerScenario:
         first_position: int,
         accuracy: bool,
     ) -> None:
-        offsets = schedule.offsets_ns
         start = ctx.start_ns
-        starts = schedule.query_start
-        lengths = schedule.query_length
-        n = len(offsets)
         now_ns = ctx.now_ns
         sleep_until = ctx.clock.sleep_until
         rec = ctx.recorder
@@ -47,47 +44,52 @@ class ServerScenario:
         max_async = 0 if accuracy else ctx.max_async_queries
         max_q = 0 if accuracy else ctx.max_query_count
         max_end = 0 if accuracy or ctx.max_duration_ns <= 0 else ctx.start_ns + ctx.max_duration_ns
-        q = 0
-        while q < n:
-            t = start + offsets[q]
-            now = now_ns()
-            if now < t:
-                sleep_until(t)
+        # Coalescing looks ahead past the query at hand, so it reads the schedule in one piece.
+        size = max(1, schedule.query_count) if coalesce else CHUNK
+        for q0, offsets, starts, lengths in schedule.chunks(size):
+            n = len(offsets)
+            base = first_query + q0
+            q = 0
+            while q < n:
+                t = start + offsets[q]
                 now = now_ns()
-            g = first_query + q
-            if max_async and rec.issued - rec.completed >= max_async:
-                ctx.error("error_runtime", MSG_TOO_MANY_OUTSTANDING)
-                ctx.ended_early = True
-                return
-            if max_q and g >= max_q:
-                ctx.error("error_runtime", MSG_MAX_QUERY_COUNT)
-                ctx.ended_early = True
-                return
-            if max_end and now > max_end:
-                ctx.error("error_runtime", MSG_MAX_DURATION)
-                ctx.ended_early = True
-                return
-            if coalesce:
-                j = q + 1
-                while j < n and start + offsets[j] <= now:
-                    j += 1
-                if max_q and g + (j - q) > max_q:
-                    j = q + (max_q - g)
-                count = 0
-                for r in range(q, j):
-                    gr = first_query + r
-                    q_sched[gr] = start + offsets[r]
-                    q_issued[gr] = now
-                    q_len[gr] = lengths[r]
-                    count += lengths[r]
-                ctx.queries_issued = first_query + j
-                issue(first_position + starts[q], count, now)
-                q = j
-            else:
-                q_sched[g] = t
-                q_issued[g] = now
-                length = lengths[q]
-                q_len[g] = length
-                ctx.queries_issued = g + 1
-                issue(first_position + starts[q], length, now)
-                q += 1
+                if now < t:
+                    sleep_until(t)
+                    now = now_ns()
+                g = base + q
+                if max_async and rec.issued - rec.completed >= max_async:
+                    ctx.error("error_runtime", MSG_TOO_MANY_OUTSTANDING)
+                    ctx.ended_early = True
+                    return
+                if max_q and g >= max_q:
+                    ctx.error("error_runtime", MSG_MAX_QUERY_COUNT)
+                    ctx.ended_early = True
+                    return
+                if max_end and now > max_end:
+                    ctx.error("error_runtime", MSG_MAX_DURATION)
+                    ctx.ended_early = True
+                    return
+                if coalesce:
+                    j = q + 1
+                    while j < n and start + offsets[j] <= now:
+                        j += 1
+                    if max_q and g + (j - q) > max_q:
+                        j = q + (max_q - g)
+                    count = 0
+                    for r in range(q, j):
+                        gr = base + r
+                        q_sched[gr] = start + offsets[r]
+                        q_issued[gr] = now
+                        q_len[gr] = lengths[r]
+                        count += lengths[r]
+                    ctx.queries_issued = base + j
+                    issue(first_position + starts[q], count, now)
+                    q = j
+                else:
+                    q_sched[g] = t
+                    q_issued[g] = now
+                    length = lengths[q]
+                    q_len[g] = length
+                    ctx.queries_issued = g + 1
+                    issue(first_position + starts[q], length, now)
+                    q += 1

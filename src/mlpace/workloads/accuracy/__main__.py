@@ -25,35 +25,49 @@ def _parser() -> argparse.ArgumentParser:
 
     def add(name: str, help_text: str, *aliases: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, aliases=list(aliases))
-        p.add_argument("--mlperf-accuracy-file", "--log_file", dest="log", required=True,
-                       help="path to mlperf_log_accuracy.json")
+        p.add_argument(
+            "--mlperf-accuracy-file",
+            "--log_file",
+            dest="log",
+            required=True,
+            help="path to mlperf_log_accuracy.json",
+        )
         p.add_argument("--verbose", action="store_true", help="print per-sample details")
         return p
 
     p = add("imagenet", "top-1 accuracy (accuracy-imagenet.py)")
     p.add_argument("--imagenet-val-file", required=True, help="val_map.txt")
-    p.add_argument("--dtype", default="float32",
-                   choices=[d for d in DTYPE_NAMES if d != "bytes"],
-                   help="dtype of the logged prediction (default float32)")
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=[d for d in DTYPE_NAMES if d != "bytes"],
+        help="dtype of the logged prediction (default float32)",
+    )
 
     p = add("coco", "COCO mAP with pycocotools (accuracy-coco.py)")
     p.add_argument("--coco-dir", help="folder holding annotations/instances_val2017.json")
     p.add_argument("--annotations", help="the annotations JSON itself (overrides --coco-dir)")
-    p.add_argument("--use-inv-map", action="store_true",
-                   help="map contiguous class indices to COCO category ids")
+    p.add_argument(
+        "--use-inv-map",
+        action="store_true",
+        help="map contiguous class indices to COCO category ids",
+    )
     p.add_argument("--output-file", help="write the detections as COCO results JSON")
 
     p = add("squad", "SQuAD v1.1 exact match and F1 (accuracy-squad.py)")
-    p.add_argument("--val_data", "--val-data", dest="val_data", required=True,
-                   help="dev-v1.1.json")
-    p.add_argument("--max_seq_length", "--max-seq-length", dest="max_seq_length", type=int,
-                   default=384)
-    p.add_argument("--out_file", "--out-file", dest="out_file",
-                   help="write predictions JSON (qas_id → text)")
+    p.add_argument("--val_data", "--val-data", dest="val_data", required=True, help="dev-v1.1.json")
+    p.add_argument(
+        "--max_seq_length", "--max-seq-length", dest="max_seq_length", type=int, default=384
+    )
+    p.add_argument(
+        "--out_file", "--out-file", dest="out_file", help="write predictions JSON (qas_id → text)"
+    )
 
     p = add("criteo", "ROC AUC for DLRM on Criteo", "dlrm")
-    p.add_argument("--day-23-file", help="Criteo TSV with the labels (else (score, label) "
-                   "pairs are expected in the log)")
+    p.add_argument(
+        "--day-23-file",
+        help="Criteo TSV with the labels (else (score, label) pairs are expected in the log)",
+    )
     p.add_argument("--dtype", default="float32", choices=["float32", "float16", "float64"])
 
     p = add("bleu", "corpus BLEU with sacrebleu", "translate")
@@ -64,8 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sentences", help="sentence file (default: the packaged set)")
     p.add_argument("--count", type=int, help="use the first N sentences of the set")
     p.add_argument("--seed", type=int, default=0, help="sentence order seed (default 0)")
-    p.add_argument("--reference-embeddings", help=".npy of reference embeddings [N, 384] "
-                   "(default: computed with the NumPy reference)")
+    p.add_argument(
+        "--reference-embeddings",
+        help=".npy of reference embeddings [N, 384] (default: computed with the NumPy reference)",
+    )
     p.add_argument("--threshold", type=float, default=0.99)
     return ap
 
@@ -98,8 +114,11 @@ def _run(args: argparse.Namespace) -> list[str]:
         total = len(doc["images"])
         c = coco_map(log, doc, use_inv_map=args.use_inv_map, output_file=args.output_file)
         if c.index_mismatches:
-            print(f"WARNING: {c.index_mismatches} detections name another image_idx than "
-                  "their qsl_idx", file=sys.stderr)
+            print(
+                f"WARNING: {c.index_mismatches} detections name another image_idx than "
+                "their qsl_idx",
+                file=sys.stderr,
+            )
         lines += [ln for ln in c.summary.splitlines() if ln.strip()]
         lines.append(c.line)
     elif task == "squad":

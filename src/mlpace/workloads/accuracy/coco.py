@@ -75,8 +75,10 @@ def coco_map(
         raise MissingDependencyError("pycocotools", "accuracy") from exc
 
     acc_log = log if isinstance(log, AccuracyLog) else read_accuracy_log(log)
-    doc = dict(annotations) if isinstance(annotations, Mapping) else (
-        load_coco_annotations(annotations)
+    doc = (
+        dict(annotations)
+        if isinstance(annotations, Mapping)
+        else (load_coco_annotations(annotations))
     )
     doc.setdefault("info", {})
     doc.setdefault("licenses", [])
@@ -114,8 +116,10 @@ def coco_map(
             cls = int(label)
             if use_inv_map:
                 if not 0 <= cls < len(inv_map):
-                    raise DatasetError(f"{acc_log.path}:{entry.line}: class {cls} outside the "
-                                       f"{len(inv_map) - 1} categories")
+                    raise DatasetError(
+                        f"{acc_log.path}:{entry.line}: class {cls} outside the "
+                        f"{len(inv_map) - 1} categories"
+                    )
                 cls = inv_map[cls]
             x0, y0 = xmin * width, ymin * height
             detections.append(

@@ -38,7 +38,14 @@ __all__ = [
 
 #: ``--dtype`` names the official scripts accept, plus the ones our tasks write.
 DTYPE_NAMES: tuple[str, ...] = (
-    "float32", "float16", "float64", "int8", "uint8", "int32", "int64", "bytes",
+    "float32",
+    "float16",
+    "float64",
+    "int8",
+    "uint8",
+    "int32",
+    "int64",
+    "bytes",
 )
 
 

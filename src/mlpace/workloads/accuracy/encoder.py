@@ -74,8 +74,10 @@ def encoder_agreement(
     for row, entry in enumerate(unique.values()):
         data = decode_hex(entry.data, "float32", where=f"{acc_log.path}:{entry.line}: ")
         if data.size != ref.shape[1]:
-            raise DatasetError(f"{acc_log.path}:{entry.line}: embedding has {data.size} values, "
-                               f"the reference {ref.shape[1]}")
+            raise DatasetError(
+                f"{acc_log.path}:{entry.line}: embedding has {data.size} values, "
+                f"the reference {ref.shape[1]}"
+            )
         got[row] = data
     cos = cosine_rows(got, ref[idx])
     return EncoderResult(

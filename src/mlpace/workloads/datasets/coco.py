@@ -56,8 +56,9 @@ def _need(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
         raise DatasetError(f"{where}: missing key {key!r}")
     val = obj[key]
     if not isinstance(val, kind) or isinstance(val, bool):
-        raise DatasetError(f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, "
-                           f"got {val!r:.60}")
+        raise DatasetError(
+            f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, got {val!r:.60}"
+        )
     return val
 
 
@@ -133,8 +134,10 @@ class CocoDataset:
             images = images[:count]
         for k, im in enumerate(images):
             if not (self.images_dir / im.file_name).is_file():
-                raise DatasetError(f"{self.annotations}: images[{k}]: file {im.file_name!r} not "
-                                   f"found in {self.images_dir}")
+                raise DatasetError(
+                    f"{self.annotations}: images[{k}]: file {im.file_name!r} not "
+                    f"found in {self.images_dir}"
+                )
         self.images = tuple(images)
         self.image_size_px = image_size_px
         self.name = name

@@ -48,16 +48,18 @@ def parse_criteo_line(
             try:
                 dense[k] = max(int(f), 0)
             except ValueError:
-                raise DatasetError(f"{where}dense feature I{k + 1} = {f!r} is not an integer"
-                                   ) from None
+                raise DatasetError(
+                    f"{where}dense feature I{k + 1} = {f!r} is not an integer"
+                ) from None
     sparse = np.zeros(CATEGORICAL_FEATURES, dtype=np.int64)
     for k, f in enumerate(fields[1 + DENSE_FEATURES :]):
         if f:
             try:
                 sparse[k] = int(f, 16) % table_sizes[k]
             except ValueError:
-                raise DatasetError(f"{where}categorical feature C{k + 1} = {f!r} is not hex"
-                                   ) from None
+                raise DatasetError(
+                    f"{where}categorical feature C{k + 1} = {f!r} is not hex"
+                ) from None
     return int(fields[0]), np.log1p(dense), sparse
 
 
@@ -66,8 +68,10 @@ def read_criteo(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(labels int64 [N], dense float32 [N, 13], sparse int64 [N, 26]) of a Criteo TSV file."""
     p = Path(path)
-    sizes = tuple(table_sizes) if table_sizes is not None else (
-        (DEFAULT_TABLE_SIZE,) * CATEGORICAL_FEATURES
+    sizes = (
+        tuple(table_sizes)
+        if table_sizes is not None
+        else ((DEFAULT_TABLE_SIZE,) * CATEGORICAL_FEATURES)
     )
     if len(sizes) != CATEGORICAL_FEATURES or min(sizes) <= 0:
         raise DatasetError(f"table_sizes must be {CATEGORICAL_FEATURES} positive sizes")

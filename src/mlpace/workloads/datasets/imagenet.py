@@ -26,6 +26,7 @@ import numpy as np
 from mlpace.errors import DatasetError, MissingDependencyError
 
 __all__ = [
+    "ImageNet",
     "ImageNetDataset",
     "ImagePreprocessing",
     "center_crop",
@@ -101,8 +102,9 @@ def _decode_png(raw: bytes, where: str) -> np.ndarray:
     except zlib.error as exc:
         raise DatasetError(f"{where}: corrupt PNG data: {exc}") from None
     if len(data) != height * (stride + 1):
-        raise DatasetError(f"{where}: PNG data has {len(data)} bytes, expected "
-                           f"{height * (stride + 1)}")
+        raise DatasetError(
+            f"{where}: PNG data has {len(data)} bytes, expected {height * (stride + 1)}"
+        )
     rows = np.frombuffer(data, dtype=np.uint8).reshape(height, stride + 1)
     out = np.zeros((height, stride), dtype=np.uint8)
     prev = np.zeros(stride, dtype=np.int32)
@@ -182,8 +184,9 @@ def decode_image(path: str | Path) -> np.ndarray:
         if arr.ndim == 2:
             arr = np.repeat(arr[:, :, None], 3, axis=2)
         if arr.ndim != 3 or arr.shape[2] not in (1, 3):
-            raise DatasetError(f"{p}: .npy image must be HW or HWC with 1 or 3 channels, "
-                               f"got shape {arr.shape}")
+            raise DatasetError(
+                f"{p}: .npy image must be HW or HWC with 1 or 3 channels, got shape {arr.shape}"
+            )
         return np.ascontiguousarray(np.broadcast_to(arr, (*arr.shape[:2], 3)).astype(np.uint8))
     image_mod = _pillow()
     if image_mod is not None:
@@ -204,8 +207,10 @@ def decode_image(path: str | Path) -> np.ndarray:
         return _decode_pnm(raw, str(p))
     if raw[:3] == b"\xff\xd8\xff":
         raise MissingDependencyError("Pillow", "vision")
-    raise DatasetError(f"{p}: unknown image format (PNG, PPM/PGM and .npy are read without "
-                       "Pillow; install mlpace[vision] for JPEG and others)")
+    raise DatasetError(
+        f"{p}: unknown image format (PNG, PPM/PGM and .npy are read without "
+        "Pillow; install mlpace[vision] for JPEG and others)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,8 +245,9 @@ def center_crop(img: np.ndarray, height_px: int, width_px: int) -> np.ndarray:
     return img[top : top + height_px, left : left + width_px]
 
 
-def preprocess_imagenet(img: np.ndarray, pre: ImagePreprocessing = ImagePreprocessing()
-                        ) -> np.ndarray:
+def preprocess_imagenet(
+    img: np.ndarray, pre: ImagePreprocessing = ImagePreprocessing()
+) -> np.ndarray:
     """RGB uint8 HWC → normalized float32 CHW (the MLPerf ResNet-50 reference recipe)."""
     h, w = img.shape[:2]
     short = pre.resize_shorter_px
@@ -311,8 +317,9 @@ class ImageNetDataset:
             entries = entries[:count]
         for lineno, (fname, _) in enumerate(entries, start=1):
             if not (self.root / fname).is_file():
-                raise DatasetError(f"{self.val_map}:{lineno}: image {fname!r} not found in "
-                                   f"{self.root}")
+                raise DatasetError(
+                    f"{self.val_map}:{lineno}: image {fname!r} not found in {self.root}"
+                )
         self.name = name
         self.files = tuple(self.root / f for f, _ in entries)
         self.labels = np.asarray([lab for _, lab in entries], dtype=np.int64)
@@ -345,3 +352,7 @@ class ImageNetDataset:
         with self._lock:
             for i in indices:
                 self._cache.pop(int(i), None)
+
+
+#: The name the resnet50 task looks up.
+ImageNet = ImageNetDataset

