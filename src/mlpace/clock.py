@@ -31,15 +31,27 @@ class Clock(Protocol):
         ...
 
 
+# MonotonicClock: sleep until SPIN_NS before a deadline, then spin, yielding (sleep(0)) while
+# more than YIELD_NS remain. Measured at 50k QPS on a busy 2-core box: a pure 100 us spin gave
+# issue-lag p99 46-91 us; a 30 us spin 0.24-2.5 ms; yielding (sleep(0) can take ~50 us to come
+# back) 0.17-5 ms with a p50 of 4 us. So the default is the pure spin (YIELD_NS = SPIN_NS).
+SPIN_NS = 100_000
+YIELD_NS = SPIN_NS
+
+
 class MonotonicClock:
     """The real clock: ``time.perf_counter_ns``, sleeping then spinning for the last stretch.
 
     ``spin_ns`` is how long before a deadline we stop sleeping and busy-wait, because the OS
-    wake-up lag (tens of microseconds) would otherwise show up as issue lag.
+    wake-up lag (tens of microseconds) would otherwise show up as issue lag. While more than
+    ``yield_ns`` remain the spin yields the CPU (``sleep(0)``) each turn, so a process that spins
+    nearly all the time (50k QPS) gives other runnable threads a turn instead of being
+    preempted at a bad moment; the last ``yield_ns`` are a pure busy-wait.
     """
 
-    def __init__(self, spin_ns: int = 100_000) -> None:
+    def __init__(self, spin_ns: int = SPIN_NS, yield_ns: int = YIELD_NS) -> None:
         self.spin_ns = spin_ns
+        self.yield_ns = yield_ns
 
     def now_ns(self) -> int:
         return time.perf_counter_ns()
@@ -48,7 +60,11 @@ class MonotonicClock:
         remaining = t_ns - time.perf_counter_ns()
         if remaining > self.spin_ns:
             time.sleep((remaining - self.spin_ns) / 1e9)
-        while time.perf_counter_ns() < t_ns:
+        clock = time.perf_counter_ns
+        yield_until = t_ns - self.yield_ns
+        while clock() < yield_until:
+            time.sleep(0)
+        while clock() < t_ns:
             pass
 
     def wait(self, event: threading.Event, timeout_ns: int | None = None) -> bool:

@@ -735,8 +735,8 @@ class _Active:
         """True while the current pass logs no payload and records no tokens (the usual
         performance pass): completions can then go through the id-only fast path."""
         sink = self.sink
-        # Both flags change per pass, so they are read at each call. (The recorder has no public
-        # ``any_logged`` yet; its ``_any_logged`` is what ``logs_payload`` consults.)
+        # Both flags change per pass, so they are read at each call (a sink without the public
+        # ``any_logged`` falls back to ``_any_logged``).
         return not getattr(sink, self._flag, True) and not sink.use_tokens
 
 

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 
-@dataclass(frozen=True, slots=True)
-class QuerySample:
-    """One sample of a query: ``id`` identifies the response, ``index`` is the QSL index."""
+class QuerySample(NamedTuple):
+    """One sample of a query: ``id`` identifies the response, ``index`` is the QSL index.
+
+    A NamedTuple (immutable, about three times cheaper to build than a frozen dataclass): the
+    engine builds one per issued sample for SUTs without ``issue_query_ids``. The ``index``
+    field shadows ``tuple.index()``; use ``sample.index`` as the QSL index only.
+    """
 
     id: int
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index(), as the official field name
 
 
 @dataclass(frozen=True, slots=True)

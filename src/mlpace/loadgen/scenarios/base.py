@@ -130,6 +130,12 @@ class ResponseRecorder:
             self.idle.clear()
             self.active = True
 
+    @property
+    def any_logged(self) -> bool:
+        """True while the current pass logs some sample's payload (accuracy mode or sampled
+        accuracy logging); False means completions need no payload at all."""
+        return self._any_logged
+
     def end_pass(self) -> None:
         with self._lock:
             self.active = False
@@ -403,7 +409,7 @@ class IssueContext:
             indices = [win[k]]
         else:
             ids = list(range(first, first + count))
-            if 0 <= k and k + count <= len(win):
+            if k >= 0 and k + count <= len(win):
                 indices = win[k : k + count]
             elif count >= CHUNK:  # Offline's big query: one conversion, no window
                 indices = self.sample_index[pos : pos + count].tolist()
@@ -419,7 +425,8 @@ class IssueContext:
 
     def _refill(self, pos: int) -> list[int]:
         self._win_lo = pos
-        self._win = win = self.sample_index[pos : pos + CHUNK].tolist()
+        win: list[int] = self.sample_index[pos : pos + CHUNK].tolist()
+        self._win = win
         return win
 
     def release(self) -> None:

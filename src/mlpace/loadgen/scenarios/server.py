@@ -10,10 +10,10 @@ same issue call. Issuing stops early, with an error, on ``max_async_queries`` ou
 from __future__ import annotations
 
 from mlpace.loadgen.scenarios.base import (
+    CHUNK,
     MSG_MAX_DURATION,
     MSG_MAX_QUERY_COUNT,
     MSG_TOO_MANY_OUTSTANDING,
-    CHUNK,
     IssueContext,
     PreparedSchedule,
 )

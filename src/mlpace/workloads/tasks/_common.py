@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from mlpace.errors import DatasetError
 from mlpace.workloads.datasets.base import Dataset
 from mlpace.workloads.registry import AccuracyReport
 
@@ -21,39 +19,16 @@ V05_SAMPLES_PER_QUERY: dict[str, int | str] = {
 }
 
 
-def read_accuracy_log(path: Path) -> list[dict[str, object]]:
-    """Entries of a ``mlperf_log_accuracy.json`` (``seq_id``, ``qsl_idx``, ``data`` hex)."""
-    try:
-        entries = json.loads(Path(path).read_text() or "[]")
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DatasetError(f"cannot read the accuracy log {path}: {exc}") from exc
-    if not isinstance(entries, list):
-        raise DatasetError(f"{path}: expected a JSON list of accuracy entries")
-    return entries
-
-
 def classification_accuracy(path: Path, dataset: Dataset, dtype: str = "<i4") -> AccuracyReport:
-    """Top-1 over the accuracy log, printed as accuracy-imagenet.py does.
+    """Top-1 over the accuracy log, by the same script as ``python -m mlpace.workloads.accuracy``.
 
     Each payload's first element is the predicted class; every QSL index counts once (a sample
     logged twice is scored the first time, as the reference script does).
     """
-    seen: set[int] = set()
-    good = 0
-    for entry in read_accuracy_log(path):
-        idx = int(entry["qsl_idx"])  # type: ignore[call-overload]
-        if idx in seen:
-            continue
-        seen.add(idx)
-        data = bytes.fromhex(str(entry["data"]))
-        pred = np.frombuffer(data, dtype=dtype)
-        if pred.size and int(pred[0]) == int(dataset.label(idx)):  # type: ignore[call-overload]
-            good += 1
-    total = len(seen)
-    value = 100.0 * good / total if total else 0.0
+    from mlpace.workloads.accuracy.imagenet import imagenet_accuracy
+
+    labels = np.asarray([int(dataset.label(i)) for i in range(dataset.size)], dtype=np.int64)  # type: ignore[call-overload]
+    result = imagenet_accuracy(path, labels, dtype=np.dtype(dtype).name)
     return AccuracyReport(
-        text=f"accuracy={value:.3f}%, good={good}, total={total}",
-        value=value,
-        good=good,
-        total=total,
+        text=result.line, value=result.accuracy_percent, good=result.good, total=result.total
     )
