@@ -32,6 +32,7 @@ from mlpace.loadgen.stats import (
     LatencyStats,
     latency_stats_sorted,
     percentile_of_sorted,
+    sort_owned_ns,
     sorted_ns,
 )
 from mlpace.loadgen.tokens import TokenMetrics, divide, token_error_mask, token_metrics
@@ -234,7 +235,7 @@ def _query_done_ns(raw: RawRun) -> I64:
 def _issue_lag(raw: RawRun, latency_p99_ns: int) -> IssueLagStats:
     if raw.issued_query_count == 0:
         return IssueLagStats()
-    lag = sorted_ns(raw.query_issued_ns - raw.query_scheduled_ns)
+    lag = sort_owned_ns(raw.query_issued_ns - raw.query_scheduled_ns)
     p99 = percentile_of_sorted(lag, 0.99)
     return IssueLagStats(
         p50_ns=percentile_of_sorted(lag, 0.50),
@@ -260,8 +261,14 @@ def compute_result(raw: RawRun, effective: EffectiveSettings) -> RunResult:
         base_all = np.zeros_like(raw.completed_ns)
     else:
         base_all = raw.issued_ns
-    latency = (raw.completed_ns - base_all)[done_mask]
-    lat_sorted = sorted_ns(latency)
+    latency = raw.completed_ns - base_all
+    if completed != latency.size:  # masking copies; skip it in the usual all-completed case
+        latency = latency[done_mask]
+    # Token metrics pair each latency with its first token, so they need the unsorted order.
+    if effective.use_token_latencies:
+        lat_sorted = sorted_ns(latency)
+    else:
+        lat_sorted = sort_owned_ns(latency)
     stats = latency_stats_sorted(lat_sorted, pct)
     sample_count = int(lat_sorted.size)
     nq = raw.issued_query_count
@@ -283,7 +290,7 @@ def compute_result(raw: RawRun, effective: EffectiveSettings) -> RunResult:
     query_sorted = np.zeros(0, dtype=np.int64)
     if scenario == TestScenario.MultiStream:
         ok = query_done >= 0
-        query_sorted = sorted_ns((query_done - raw.query_issued_ns)[ok])
+        query_sorted = sort_owned_ns((query_done - raw.query_issued_ns)[ok])
         query_stats = latency_stats_sorted(query_sorted, pct)
 
     use_tokens = bool(effective.use_token_latencies)
