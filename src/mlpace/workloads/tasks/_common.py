@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,3 +33,10 @@ def classification_accuracy(path: Path, dataset: Dataset, dtype: str = "<i4") ->
     return AccuracyReport(
         text=result.line, value=result.accuracy_percent, good=result.good, total=result.total
     )
+
+
+def encode_top1(outputs: Any) -> list[bytes]:
+    """Classifier payload (predicted class as int32), imported on first use."""
+    from mlpace.workloads.sut import argmax_int32
+
+    return argmax_int32(outputs)

@@ -10,13 +10,13 @@ from mlpace.errors import DatasetError
 from mlpace.workloads.backends.base import ModelArtifact
 from mlpace.workloads.datasets.base import Dataset
 from mlpace.workloads.registry import (
-    AccuracyReport,
     QualityTarget,
     Runnable,
     ScenarioBounds,
     Task,
     register,
 )
+from mlpace.workloads.tasks._common import classification_accuracy, encode_top1
 
 # The FP32 reference top-1 of the shipped model file (metadata.fp32_reference_accuracy); the
 # runner re-reads it from the model file actually used.
@@ -63,18 +63,6 @@ def _model(cache_dir: Path, model_path: str | None) -> ModelArtifact:
     )
 
 
-def _encode(outputs: Any) -> list[bytes]:
-    from mlpace.workloads.sut import argmax_int32
-
-    return argmax_int32(outputs)
-
-
-def _accuracy(path: Path, dataset: Dataset) -> AccuracyReport:
-    from mlpace.workloads.tasks._common import classification_accuracy
-
-    return classification_accuracy(path, dataset)
-
-
 TASK = register(
     Task(
         name="digits",
@@ -94,8 +82,8 @@ TASK = register(
         runnable=Runnable(
             make_dataset=_dataset,
             make_model=_model,
-            encode=_encode,
-            accuracy=_accuracy,
+            encode=encode_top1,
+            accuracy=classification_accuracy,
             default_batch_size=32,
         ),
     )

@@ -10,14 +10,18 @@ from mlpace.errors import DatasetError
 from mlpace.workloads.backends.base import ModelArtifact
 from mlpace.workloads.datasets.base import Dataset
 from mlpace.workloads.registry import (
-    AccuracyReport,
     QualityTarget,
     Runnable,
     ScenarioBounds,
     Task,
     register,
 )
-from mlpace.workloads.tasks._common import V05_SAMPLES_PER_QUERY, V05_VISION_QUERIES
+from mlpace.workloads.tasks._common import (
+    V05_SAMPLES_PER_QUERY,
+    V05_VISION_QUERIES,
+    classification_accuracy,
+    encode_top1,
+)
 
 IMAGENET_VAL_SIZE = 50_000
 
@@ -42,18 +46,6 @@ def _model(cache_dir: Path, model_path: str | None) -> ModelArtifact:
             raise DatasetError(f"--model-path {path} does not exist")
         return ModelArtifact(name=path.stem, onnx_path=lambda: path, source=str(path))
     return resnet50.artifact(cache_dir)
-
-
-def _encode(outputs: Any) -> list[bytes]:
-    from mlpace.workloads.sut import argmax_int32
-
-    return argmax_int32(outputs)
-
-
-def _accuracy(path: Path, dataset: Dataset) -> AccuracyReport:
-    from mlpace.workloads.tasks._common import classification_accuracy
-
-    return classification_accuracy(path, dataset)
 
 
 TASK = register(
@@ -81,8 +73,8 @@ TASK = register(
         runnable=Runnable(
             make_dataset=_dataset,
             make_model=_model,
-            encode=_encode,
-            accuracy=_accuracy,
+            encode=encode_top1,
+            accuracy=classification_accuracy,
             backends=("onnxruntime", "torch"),
             default_backend="onnxruntime",
             default_batch_size=8,
