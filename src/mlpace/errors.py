@@ -10,7 +10,7 @@ turns these into exit codes.
     ├── SutError               the system under test misbehaved
     │   ├── SutTimeoutError    samples never completed (missing sample ids)
     │   └── SutCallbackError   issue_queries / flush / load raised
-    ├── RunInterrupted         Ctrl-C (or another stop request) ended a run early
+    ├── RunInterrupted         Ctrl-C, SIGTERM or SIGHUP ended a run early
     ├── DatasetError           a data set is missing or malformed
     ├── BackendError           a backend could not load or run a model
     ├── MissingDependencyError an optional package is needed (names the pip extra)
@@ -84,7 +84,30 @@ class SutCallbackError(SutError):
 
 
 class RunInterrupted(MlpaceError):
-    """The run was stopped before its end (Ctrl-C); logs written so far stay readable."""
+    """The run was stopped before its end (Ctrl-C, SIGTERM, SIGHUP); logs written so far stay
+    readable. ``exit_code`` follows the shell convention: 128 + the signal number."""
+
+    def __init__(self, message: str, *, exit_code: int = 130) -> None:
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
+class StopRequested(KeyboardInterrupt):
+    """Raised in the main thread by a signal handler (SIGTERM, SIGHUP) so that a run ends the way
+    Ctrl-C ends it, with its own reason and exit code. A ``KeyboardInterrupt`` so that every
+    place that already finishes the logs on Ctrl-C does the same for these signals."""
+
+    def __init__(self, reason: str, exit_code: int) -> None:
+        self.reason = reason
+        self.exit_code = exit_code
+        super().__init__(reason)
+
+
+def interrupt_reason(exc: BaseException) -> tuple[str, int]:
+    """Reason text and exit code of a ``KeyboardInterrupt`` (plain Ctrl-C or a StopRequested)."""
+    if isinstance(exc, StopRequested):
+        return exc.reason, exc.exit_code
+    return "interrupted by the user (Ctrl-C)", 130
 
 
 class DatasetError(MlpaceError):

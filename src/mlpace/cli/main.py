@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from mlpace import __version__
-from mlpace.errors import MlpaceError, RunInterrupted
+from mlpace.errors import MlpaceError, RunInterrupted, interrupt_reason
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and found a failure (INVALID run, checker errors)
@@ -47,10 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = handler(args)
     except RunInterrupted as exc:
         print(f"mlpace: interrupted: {exc}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        print("mlpace: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return exc.exit_code
+    except KeyboardInterrupt as exc:
+        reason, exit_code = interrupt_reason(exc)
+        print(f"mlpace: {reason}", file=sys.stderr)
+        return exit_code
     except MlpaceError as exc:
         print(f"mlpace: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

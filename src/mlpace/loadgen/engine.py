@@ -53,7 +53,13 @@ from typing import Any
 import numpy as np
 
 from mlpace.clock import Clock, MonotonicClock
-from mlpace.errors import MlpaceError, RunInterrupted, SutCallbackError, SutTimeoutError
+from mlpace.errors import (
+    MlpaceError,
+    RunInterrupted,
+    SutCallbackError,
+    SutTimeoutError,
+    interrupt_reason,
+)
 from mlpace.loadgen.effective import EffectiveSettings, effective_settings
 from mlpace.loadgen.enums import TestMode, TestScenario
 from mlpace.loadgen.log_settings import LogSettings
@@ -289,13 +295,14 @@ class _Engine:
             failure = SutCallbackError(f"{exc} (the logs were written and the run is INVALID)")
             failure.__cause__ = exc.original
             state.failure = failure
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
+            reason, exit_code = interrupt_reason(stop)
             state.interrupted = True
-            state.reason = INTERRUPT_REASON
-            self.error("error_runtime", f"Ending early: {INTERRUPT_REASON}")
+            state.reason = reason
+            self.error("error_runtime", f"Ending early: {reason}")
             ctx.wait_briefly(GRACE_NS)
             state.failure = RunInterrupted(
-                f"{INTERRUPT_REASON}; the logs written so far are complete"
+                f"{reason}; the logs written so far are complete", exit_code=exit_code
             )
         if ctx.timed_out:
             missing = rec.missing_ids()
