@@ -44,7 +44,7 @@ files in ``performance/run_1``; everything mlpace adds stays under ``OUT/audit/`
 
 from __future__ import annotations
 
-from mlpace.audit.catalog import ALL_TESTS, get_test, tests_for_model
+from mlpace.audit.catalog import ALL_TESTS, get_test, applicable_tests
 from mlpace.audit.plan import AuditRunPlan, plan_audit_run
 from mlpace.audit.report import render_summary, render_verdict
 from mlpace.audit.session import AuditOptions, AuditReport, ScenarioAudit, run_audit
@@ -63,7 +63,7 @@ __all__ = [
     "render_summary",
     "render_verdict",
     "run_audit",
-    "tests_for_model",
+    "applicable_tests",
     "verify",
     "write_official_layout",
 ]

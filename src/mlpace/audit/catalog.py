@@ -22,7 +22,7 @@ __all__ = [
     "audit_config_text",
     "get_test",
     "strict_rules",
-    "tests_for_model",
+    "applicable_tests",
     "versions",
 ]
 
@@ -149,7 +149,7 @@ def strict_rules(version: str | None = None) -> dict[str, Any]:
     return data
 
 
-def tests_for_model(
+def applicable_tests(
     model: str | None, *, token_output: bool, version: str | None = None
 ) -> tuple[str, ...]:
     """The tests ``mlpace audit all`` runs: the round's list for a benchmark it names; for other

@@ -28,7 +28,7 @@ from mlpace.audit.catalog import (
     audit_config_text,
     get_test,
     strict_rules,
-    tests_for_model,
+    applicable_tests,
 )
 from mlpace.audit.logs import ACCURACY_LOG, DETAIL_LOG, SUMMARY_LOG, read_accuracy, read_detail
 from mlpace.audit.report import render_verdict
@@ -163,7 +163,7 @@ def _say(opts: AuditOptions, line: str) -> None:
 
 def _resolve_tests(opts: AuditOptions, token_output: bool) -> tuple[str, ...]:
     if "all" in (t.lower() for t in opts.tests):
-        return tests_for_model(opts.model, token_output=token_output, version=opts.version)
+        return applicable_tests(opts.model, token_output=token_output, version=opts.version)
     return tuple(dict.fromkeys(get_test(t, opts.version).name for t in opts.tests))
 
 
@@ -295,9 +295,10 @@ def _run_test(lab: _Label, test: str, reference: Path) -> Verdict:
             verdict.legacy,
             verdict.test_dir,
         )
-    stem = lab.base / f"{spec.name}.verdict"
-    stem.with_suffix(".txt").write_text(render_verdict(verdict) + "\n")
-    stem.with_suffix(".json").write_text(json.dumps(verdict.to_json(), indent=2, default=str))
+    (lab.base / f"{spec.name}.verdict.txt").write_text(render_verdict(verdict) + "\n")
+    (lab.base / f"{spec.name}.verdict.json").write_text(
+        json.dumps(verdict.to_json(), indent=2, default=str)
+    )
     return verdict
 
 

@@ -163,14 +163,15 @@ def scenario_estimate(
     *,
     subset: npt.NDArray[np.bool_] | None = None,
     confidence: float = 0.95,
+    percentile: float | None = None,
 ) -> Estimate | None:
     """The figure a scenario is judged by, from raw latencies when the run kept them.
 
     ``subset`` (a mask over the samples) restricts the estimate to some samples, e.g. those
-    inside the performance sample set. Without raw latencies the detail log's own number is
-    used, without an interval.
+    inside the performance sample set; ``percentile`` replaces the scenario's own. Without raw
+    latencies the detail log's own number is used, without an interval.
     """
-    p = _percentile_of(detail, scenario)
+    p = _percentile_of(detail, scenario) if percentile is None else percentile
     if samples is not None and samples.count:
         chosen = samples
         if subset is not None:
@@ -198,16 +199,15 @@ def scenario_estimate(
 
 
 def _from_detail(scenario: str, detail: DetailLog, p: float) -> Estimate | None:
-    source = "detail log only (no raw latencies: no trace was written)"
+    """The same figure from the detail log's own percentiles (LoadGen computes them the same way:
+    ``sorted[floor(n*p)]``), so runs with and without raw latencies stay comparable."""
+    source = "detail log only (no raw latencies: the run kept no trace)"
     if scenario == "Offline":
         value = detail.get("result_samples_per_second")
         unit, label, higher = "samples/s", "throughput", True
-    elif scenario == "SingleStream":
-        value = detail.get("early_stopping_latency_ss")
-        unit, label, higher = "ns", f"p{p * 100:g} latency (early-stopping estimate)", False
     elif scenario == "MultiStream":
-        value = detail.get("early_stopping_latency_ms")
-        unit, label, higher = "ns", f"p{p * 100:g} query latency (early-stopping estimate)", False
+        value = detail.get(f"result_{p * 100:.2f}_percentile_per_query_latency_ns")
+        unit, label, higher = "ns", f"p{p * 100:g} query latency", False
     else:
         value = detail.get(f"result_{p * 100:.2f}_percentile_latency_ns")
         unit, label, higher = "ns", f"p{p * 100:g} latency", False
