@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "audit"))
 from audit_helpers import accuracy_json, entry, perf_detail, ss_summary, summary  # noqa: E402
 
 from mlpace.audit import official, strict  # noqa: E402
-from mlpace.audit.catalog import get_test, applicable_tests  # noqa: E402
+from mlpace.audit.catalog import applicable_tests, get_test  # noqa: E402
 from mlpace.audit.logs import RawSamples, read_accuracy, read_detail, read_summary  # noqa: E402
 from mlpace.audit.stats import percentile_estimate, ratio, throughput_estimate  # noqa: E402
 

@@ -44,7 +44,7 @@ files in ``performance/run_1``; everything mlpace adds stays under ``OUT/audit/`
 
 from __future__ import annotations
 
-from mlpace.audit.catalog import ALL_TESTS, get_test, applicable_tests
+from mlpace.audit.catalog import ALL_TESTS, applicable_tests, get_test
 from mlpace.audit.plan import AuditRunPlan, plan_audit_run
 from mlpace.audit.report import render_summary, render_verdict
 from mlpace.audit.session import AuditOptions, AuditReport, ScenarioAudit, run_audit

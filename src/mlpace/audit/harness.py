@@ -4,10 +4,11 @@ The official procedure is manual: copy the test's audit.config into the director
 runs from, run it, verify, delete the file. :class:`CommandHarness` does exactly that for a
 command line: each run gets a fresh working directory holding (for an audit run) the
 audit.config; the command runs there (``{mode}`` replaced by ``accuracy`` or ``performance``,
-``{scenario}`` by the scenario when one is given, ``{workdir}`` by the directory), and its output
-goes to ``harness.log`` beside the logs. Because the command runs in another directory, words of
-the command that name existing files relative to where ``mlpace audit`` was started (the harness
-script, a data path) are made absolute; ``MLPACE_AUDIT_ORIGIN`` holds that directory too.
+``{scenario}`` by the scenario when one is given, ``{workdir}`` by the directory, ``{origin}`` by
+the directory ``mlpace audit`` was started from), and its output goes to ``harness.log`` beside
+the logs. Because the command runs in another directory, the words of a plain command that name
+existing files relative to where ``mlpace audit`` was started (the harness script, a data path)
+are made absolute; ``MLPACE_AUDIT_ORIGIN`` holds that directory too.
 
 :class:`CallableHarness` runs a Python callable ``(mode, scenario) -> exit status`` in-process
 with the working directory changed (for tests and notebooks).
@@ -39,25 +40,32 @@ class HarnessError(MlpaceError):
     """The harness failed a run (non-zero exit, timeout, no logs): the audit cannot go on."""
 
 
+# Words that make a command more than "program and arguments": such a command is run as given.
+_SHELL_SYNTAX = set("$`|&;<>()*?![]~\\\"'")
+
+
 def prepare_command(template: str, origin: Path) -> str:
-    """Make words that name existing files (relative to ``origin``) absolute."""
-    try:
-        words = shlex.split(template)
-    except ValueError as exc:
-        raise MlpaceError(f"--harness: cannot split the command: {exc}") from None
-    if not words:
+    """Make words that name existing files (relative to ``origin``) absolute.
+
+    Only for a plain command (a program and its arguments); one with shell syntax (pipes,
+    ``&&``, variables, quotes) is left as given: use absolute paths or ``{origin}`` there.
+    """
+    if not template.strip():
         raise MlpaceError("--harness: the command is empty")
+    template = template.replace("{origin}", shlex.quote(str(origin)))
+    if any(ch in _SHELL_SYNTAX for ch in template):
+        return template
     out = []
-    for word in words:
+    for word in template.split():
         if any(p in word for p in PLACEHOLDERS) or os.path.isabs(word):
             out.append(word)
             continue
         candidate = origin / word
         if candidate.is_file() or (os.sep in word and candidate.exists()):
-            out.append(str(candidate.resolve()))
+            out.append(shlex.quote(str(candidate.resolve())))
         else:
             out.append(word)
-    return shlex.join(out)
+    return " ".join(out)
 
 
 def _fresh(workdir: Path, config: str | None) -> None:
@@ -118,7 +126,7 @@ class CommandHarness:
         self.progress = progress
 
     def command_for(self, mode: str, scenario: str | None, workdir: Path) -> str:
-        cmd = self.template.replace("{mode}", mode).replace("{workdir}", str(workdir))
+        cmd = self.template.replace("{mode}", mode).replace("{workdir}", shlex.quote(str(workdir)))
         if "{scenario}" in cmd:
             if scenario is None:
                 raise MlpaceError(
@@ -204,5 +212,6 @@ class CallableHarness:
 
 
 def python_command(script: str | Path, *args: str) -> str:
-    """A command line running ``script`` with this interpreter (used by the tests)."""
-    return shlex.join([sys.executable, str(script), *args])
+    """A command line running ``script`` with this interpreter; placeholders stay unquoted."""
+    words = [sys.executable, str(script), *args]
+    return " ".join(w if w in PLACEHOLDERS else shlex.quote(w) for w in words)

@@ -25,10 +25,10 @@ from typing import Any, Protocol
 
 from mlpace.audit.catalog import (
     ALL_TESTS,
+    applicable_tests,
     audit_config_text,
     get_test,
     strict_rules,
-    applicable_tests,
 )
 from mlpace.audit.logs import ACCURACY_LOG, DETAIL_LOG, SUMMARY_LOG, read_accuracy, read_detail
 from mlpace.audit.report import render_verdict
@@ -313,6 +313,7 @@ def run_audit(opts: AuditOptions) -> AuditReport:
     if opts.task is not None:
         from mlpace.audit.tasks import TaskTarget
 
+        _check_task_tests(opts, opts.task)
         target = TaskTarget(
             opts.task,
             profile=opts.profile,
@@ -323,7 +324,6 @@ def run_audit(opts: AuditOptions) -> AuditReport:
             user_conf=opts.user_conf,
             progress=opts.progress,
         )
-        _check_task_tests(opts, target.task.name, target.results_name)
         executor = _TaskExecutor(target)
         chosen = opts.scenarios or target.scenarios
         for s in chosen:
@@ -345,7 +345,7 @@ def run_audit(opts: AuditOptions) -> AuditReport:
     return AuditReport(opts.output, tuple(audits))
 
 
-def _check_task_tests(opts: AuditOptions, task: str, results_name: str) -> None:
+def _check_task_tests(opts: AuditOptions, task: str) -> None:
     if "all" in (t.lower() for t in opts.tests):
         return
     for t in opts.tests:
