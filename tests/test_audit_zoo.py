@@ -140,3 +140,41 @@ def test_every_run_has_its_own_working_directory_and_audit_config(tmp_path: Path
     for test in ("TEST01", "TEST04"):
         assert (base / f"{test}.verdict.txt").read_text().startswith(f"== {test}")
         assert (base / f"{test}.verdict.json").is_file()
+
+
+def test_all_on_an_llm_runs_test06_and_says_why_not_the_others(tmp_path: Path) -> None:
+    report = run_audit(
+        AuditOptions(
+            tests=("all",),
+            output=tmp_path,
+            harness=zoo_harness.as_callable(["--sut", "tokens", *SMALL]),
+            scenarios=("Server",),
+        )
+    )
+    assert [v.test for v in report.verdicts] == ["TEST06"]
+    assert report.passed
+    skipped = dict(report.audits[0].skipped)
+    assert set(skipped) == {"TEST01", "TEST04", "TEST05"}
+    assert "LLM tokens" in skipped["TEST01"]
+
+
+def test_an_existing_reference_is_used_instead_of_new_reference_runs(tmp_path: Path) -> None:
+    reference = Path(__file__).parent / "fixtures/audit/cases/mlpace-offline-honest/reference"
+    report = run_audit(
+        AuditOptions(
+            tests=("TEST04",),
+            output=tmp_path,
+            harness=zoo_harness.as_callable(
+                # the settings the fixture's reference runs used
+                ["--sut", "honest", "--total", "64", "--psc", "16", "--min-query-count", "200"]
+                + ["--min-duration-ms", "200"]
+            ),
+            scenarios=("Offline",),
+            reference=reference,
+        )
+    )
+    assert report.passed, render_verdict(report.verdicts[0])
+    assert not (tmp_path / "audit" / "Offline" / "reference").exists()
+    results = tmp_path / "results" / "harness" / "model" / "Offline"
+    assert (results / "TEST04" / "verify_performance.txt").is_file()
+    assert not (results / "performance").exists()  # the given reference is not copied around
