@@ -205,3 +205,12 @@ def test_relative_paths_in_the_command_become_absolute(tmp_path: Path) -> None:
     complex_cmd = "cd sub && python harness.py --mode {mode} | tee out.txt"
     assert prepare_command(complex_cmd, tmp_path) == complex_cmd  # shell syntax: left alone
     assert prepare_command("python {origin}/h.py", tmp_path) == f"python {tmp_path}/h.py"
+
+
+def test_a_stalled_harness_is_stopped_by_the_timeout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["audit", "TEST06", "--harness", "sleep 60", "--timeout", "0.5"]
+    assert main([*argv, "--output", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "did not finish within 0.5 s (--timeout)" in err

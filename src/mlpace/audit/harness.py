@@ -20,6 +20,7 @@ import contextlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -34,6 +35,7 @@ PLACEHOLDERS = ("{mode}", "{scenario}", "{workdir}")
 LOG_FILES = (SUMMARY_LOG, DETAIL_LOG, ACCURACY_LOG, TRACE_LOG, RAW_SAMPLES)
 AUDIT_CONFIG = "audit.config"
 TAIL_LINES = 15
+STOP_GRACE_S = 10.0
 
 
 class HarnessError(MlpaceError):
@@ -99,6 +101,18 @@ def _collect(workdir: Path, logs_from: str | None, run: str) -> None:
         )
 
 
+def _stop(proc: subprocess.Popen[bytes], sig: int) -> None:
+    """Signal the harness's process group, then kill it if it does not end within 10 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def _tail(path: Path) -> str:
     try:
         lines = path.read_text(errors="replace").splitlines()
@@ -150,26 +164,31 @@ class CommandHarness:
             self.progress(f"mlpace audit:   $ {cmd}")
         log = workdir / "harness.log"
         env = dict(os.environ, MLPACE_AUDIT_ORIGIN=str(self.origin))
-        try:
-            with open(log, "w") as out:
-                proc = subprocess.run(
-                    cmd,
-                    shell=True,
-                    cwd=workdir,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    timeout=self.timeout_s,
-                    check=False,
-                )
-        except subprocess.TimeoutExpired:
+        with open(log, "w") as out:
+            # Its own process group, so a timeout or Ctrl-C ends the harness and its children.
+            proc = subprocess.Popen(
+                cmd,
+                shell=True,
+                cwd=workdir,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+            try:
+                status = proc.wait(timeout=self.timeout_s)
+            except subprocess.TimeoutExpired:
+                _stop(proc, signal.SIGTERM)
+                raise HarnessError(
+                    f"the harness run {run!r} did not finish within {self.timeout_s:g} s "
+                    f"(--timeout); its output is in {log}:\n{_tail(log)}"
+                ) from None
+            except KeyboardInterrupt:
+                _stop(proc, signal.SIGINT)
+                raise
+        if status != 0:
             raise HarnessError(
-                f"the harness run {run!r} did not finish within {self.timeout_s:g} s "
-                f"(--timeout); its output is in {log}:\n{_tail(log)}"
-            ) from None
-        if proc.returncode != 0:
-            raise HarnessError(
-                f"the harness run {run!r} exited with status {proc.returncode}; its output is "
+                f"the harness run {run!r} exited with status {status}; its output is "
                 f"in {log}:\n{_tail(log)}"
             )
         _collect(workdir, self.logs_from, run)

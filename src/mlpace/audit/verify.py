@@ -236,6 +236,15 @@ def _speed(
     confidence = float(strict_rules(spec.version)["confidence"])
     if scenario is None or spec.performance is None:
         return Finding(name, title, "n/a", "the scenario is unknown")
+    if reference[1].scenario != test[1].scenario:
+        return Finding(
+            name,
+            title,
+            "fail",
+            f"the reference run is {reference[1].scenario}, this run {test[1].scenario}",
+            "runs of the same scenario",
+            "compare with the reference run of the same system, model and scenario",
+        )
     th = spec.performance.threshold if threshold is None else threshold
     ref_est = scenario_estimate(
         scenario, read_raw_samples(reference[0]), reference[1], confidence=confidence
