@@ -194,6 +194,9 @@ def test_test06_failures_and_offline_skip(tmp_path: Path) -> None:
     no_count = _acc(tmp_path, "c.json", [entry(1, _tok([5, 2]))])
     stopped = official.test06_accuracy(no_count, "Offline")  # type: ignore[arg-type]
     assert not stopped.passed and "token_count" in stopped.note
+    # The length check stops at the first mismatch, before a later entry could make it crash.
+    ordered = _acc(tmp_path, "e.json", [count, entry(3, _tok([5, 2]))])
+    assert "Sample length check pass: False" in official.test06_accuracy(ordered, "Offline").output  # type: ignore[arg-type]
     empty = _acc(tmp_path, "d.json", [])
     vacuous = official.test06_accuracy(empty, "Server")  # type: ignore[arg-type]
     assert vacuous.passed and "vacuously" in vacuous.note

@@ -389,17 +389,19 @@ def test06_accuracy(
         except (ValueError, KeyError):
             printed.append("Unexpected error occured while doing the first token check")
             first_pass = False
-    for e in test.entries:
-        if e.token_count is None or len(bytes.fromhex(e.data)) % np.dtype(kind).itemsize:
+    length_pass = True
+    size = np.dtype(kind).itemsize
+    for e in test.entries:  # in order: the script stops at the first mismatch or exception
+        if e.token_count is None or len(bytes.fromhex(e.data)) % size:
             why = "token_count" if e.token_count is None else "a response of partial tokens"
             note = (
                 f"{test.where(e)}: {why}; the official TEST06 script stops with an exception "
                 "before writing verify_accuracy.txt"
             )
             return OfficialCheck("accuracy", False, (*printed, f"KeyError/ValueError: {why}"), note)
-    length_pass = all(
-        len(bytes.fromhex(e.data)) // np.dtype(kind).itemsize == e.token_count for e in test.entries
-    )
+        if len(bytes.fromhex(e.data)) // size != e.token_count:
+            length_pass = False
+            break
     first_text = str(first_pass) if need_first else "Skipped"
     lines = [
         f"First token check pass: {first_text}",

@@ -15,6 +15,7 @@ gets its own working directory under ``<output>/audit/<label>/`` (``label`` is t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import shutil
@@ -291,16 +292,7 @@ def _run_test(lab: _Label, test: str, reference: Path) -> Verdict:
         ),
     )
     if notes:
-        verdict = Verdict(
-            verdict.test,
-            verdict.title,
-            verdict.scenario,
-            verdict.official,
-            verdict.findings,
-            (*verdict.notes, *notes),
-            verdict.legacy,
-            verdict.test_dir,
-        )
+        verdict = dataclasses.replace(verdict, notes=(*verdict.notes, *notes))
     (lab.base / f"{spec.name}.verdict.txt").write_text(render_verdict(verdict) + "\n")
     (lab.base / f"{spec.name}.verdict.json").write_text(
         json.dumps(verdict.to_json(), indent=2, default=str)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,6 @@ class Verdict:
     notes: tuple[str, ...] = ()
     legacy: bool = False
     test_dir: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def strict_passed(self) -> bool:
