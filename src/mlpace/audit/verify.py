@@ -258,6 +258,10 @@ def _speed(
     missed = official_missed or (
         "the official rule passed this comparison" if official_passed else ""
     )
+    advice += (
+        " (the interval covers the sampling noise within each run, not a machine whose load "
+        "changed between the runs: on a shared machine, rerun before concluding)"
+    )
     finding, _ = strict.speed_check(
         name,
         title,
