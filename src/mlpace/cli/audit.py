@@ -42,7 +42,7 @@ def register(sub: Any) -> None:
             "--harness runs your command once per run a test needs, each in its own working\n"
             "directory under OUT/audit/ with the test's audit.config placed there for the audit\n"
             "runs; {mode} becomes accuracy or performance, {scenario} the --scenario, {workdir}\n"
-            "the directory."
+            "the directory, {origin} the directory you started mlpace audit from."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -76,7 +76,13 @@ def register(sub: Any) -> None:
     p.add_argument("--model", default=None, help="benchmark name (picks the TEST01 audit.config)")
     p.add_argument("--system", default=None, help="system name for the results layout")
     p.add_argument("--version", default=None, help="compliance rules version (default: current)")
-    p.add_argument("--profile", choices=("short", "official", "tiny"), default="short")
+    p.add_argument(
+        "--profile",
+        choices=("short", "official", "tiny"),
+        default="short",
+        help="task runs: short (default, seconds, not for submission), official (mlperf.conf "
+        "durations), tiny",
+    )
     p.add_argument("--backend", default=None, help="task backend: numpy, onnxruntime or torch")
     p.add_argument("--dtype", default=None, help="TEST01: byte (default); TEST06: int32")
     p.add_argument("--eos-token-id", type=int, default=None, help="TEST06 (default 2)")
