@@ -15,7 +15,8 @@ turns these into exit codes.
     ├── BackendError           a backend could not load or run a model
     ├── MissingDependencyError an optional package is needed (names the pip extra)
     ├── TaskError              unknown task / scenario combination
-    └── TrainingError          the training harness or a checker cannot proceed
+    ├── TrainingError          the training harness or a checker cannot proceed
+    └── LogFormatError         a log given to a verifier is missing or malformed (file, line)
 """
 
 from __future__ import annotations
@@ -135,3 +136,13 @@ class TaskError(MlpaceError):
 
 class TrainingError(MlpaceError):
     """The training harness or one of its checkers cannot proceed."""
+
+
+class LogFormatError(MlpaceError):
+    """A log file given to a verifier (``mlpace audit verify``) is missing or malformed."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(f"{where}{message}")

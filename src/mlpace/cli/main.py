@@ -16,6 +16,7 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mlpace.cli import audit as audit_cmd
     from mlpace.cli import check_training as check_training_cmd
     from mlpace.cli import run as run_cmd
     from mlpace.cli import train as train_cmd
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.register(sub)
     train_cmd.register(sub)
     check_training_cmd.register(sub)
+    audit_cmd.register(sub)
     return parser
 
 

@@ -24,6 +24,9 @@ same log files. What differs, on purpose:
   answering instead of waiting forever.
 * An ``audit.config`` (``audit_config_filename``) found in the current directory is applied, as
   the official does, but it is announced on stderr as well as in the detail log.
+* ``use_clock(clock)`` (an mlpace extension, not in ``__all__``) runs the tests that follow on
+  another clock, e.g. a :class:`mlpace.clock.VirtualClock` whose timers a simulated harness
+  completes its samples with; ``use_clock(None)`` restores the real clock.
 """
 
 from __future__ import annotations
@@ -800,6 +803,15 @@ def FirstTokenComplete(  # noqa: N802
     )
 
 
+_clock: Any = None
+
+
+def use_clock(clock: Any) -> None:
+    """mlpace extension: run the following tests on ``clock`` (None: the real clock)."""
+    global _clock
+    _clock = clock
+
+
 def StartTest(  # noqa: N802
     sut: int,
     qsl: int,
@@ -850,7 +862,7 @@ def StartTestWithLogSettings(  # noqa: N802
             raise RuntimeError("StartTest is already running a test in this process")
         _running = True
     try:
-        run_test(sut_obj, qsl_obj, core, log_settings.to_core(), audit_config=audit)
+        run_test(sut_obj, qsl_obj, core, log_settings.to_core(), audit_config=audit, clock=_clock)
     finally:
         _active = None
         with _active_lock:

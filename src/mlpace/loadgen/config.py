@@ -7,7 +7,9 @@ with one deliberate difference: anything the official tool would silently ignore
 unknown key, ``a.b.c=5``, a trailing comment, ``1e3`` for an integer, a negative count, a seed in
 user.conf) is a :class:`~mlpace.errors.ConfigError` naming the file, line, key and value. Lines
 that are valid but can never take effect (a model-specific line in an audit.config, ``ttft_latency``
-while ``use_token_latencies`` is 0) give a warning.
+while ``use_token_latencies`` is 0) give a warning. One extension: an audit.config may set
+``test05`` and the ``test05_*_rng_seed`` keys (the legacy TEST05 procedure; the official LoadGen
+ignores them there), with a warning saying so.
 
 * :func:`parse_config` text → :class:`ConfigFile` (every line checked, values converted);
 * :func:`apply_config` one file onto a :class:`TestSettings` for a model and scenario;
@@ -79,6 +81,9 @@ class _Use:
 _ALL = frozenset(ConfType)
 _MLPERF_ONLY = frozenset({ConfType.MLPERF})
 _AUDIT_ONLY = frozenset({ConfType.AUDIT})
+# mlpace extension: the legacy TEST05 audit.config sets these; the official LoadGen reads them
+# from mlperf.conf only (and silently ignores the audit.config lines).
+_MLPERF_OR_AUDIT = frozenset({ConfType.MLPERF, ConfType.AUDIT})
 _MS_TO_NS = 1_000_000
 
 
@@ -105,12 +110,14 @@ _KEYS: dict[str, _KeySpec] = {
     "accuracy_log_probability": _cur(
         "accuracy_log_probability", _Kind.PERCENT, "percent", files=_MLPERF_ONLY
     ),
-    "test05": _cur("test05", _Kind.BOOL, files=_MLPERF_ONLY),
-    "test05_qsl_rng_seed": _cur("test05_qsl_rng_seed", _Kind.UINT, files=_MLPERF_ONLY),
+    "test05": _cur("test05", _Kind.BOOL, files=_MLPERF_OR_AUDIT),
+    "test05_qsl_rng_seed": _cur("test05_qsl_rng_seed", _Kind.UINT, files=_MLPERF_OR_AUDIT),
     "test05_sample_index_rng_seed": _cur(
-        "test05_sample_index_rng_seed", _Kind.UINT, files=_MLPERF_ONLY
+        "test05_sample_index_rng_seed", _Kind.UINT, files=_MLPERF_OR_AUDIT
     ),
-    "test05_schedule_rng_seed": _cur("test05_schedule_rng_seed", _Kind.UINT, files=_MLPERF_ONLY),
+    "test05_schedule_rng_seed": _cur(
+        "test05_schedule_rng_seed", _Kind.UINT, files=_MLPERF_OR_AUDIT
+    ),
     "use_token_latencies": _cur("use_token_latencies", _Kind.BOOL),
     "ttft_latency": _KeySpec(
         (_Use("ttft_latency", "Server", _Kind.UINT, _MS_TO_NS, only_if="use_token_latencies"),),
@@ -448,6 +455,11 @@ def _parse_entry(
             notes.append(note)
     if name == "target_duration":
         notes.append("LoadGen never reads 'target_duration'; this line has no effect")
+    elif conf_type is ConfType.AUDIT and name.startswith("test05"):
+        notes.append(
+            f"mlpace applies {name!r} from an audit.config (the legacy TEST05 procedure); the "
+            "official LoadGen reads it only from mlperf.conf and ignores this line"
+        )
     elif spec.uses and not values:
         where = "/".join(sorted({u.scenario or "" for u in spec.uses}))
         notes.append(

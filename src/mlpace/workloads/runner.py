@@ -368,6 +368,13 @@ def run_task(opts: RunOptions, progress: Progress | None = _stderr) -> TaskRun:
     if dataset.synthetic:
         flags.append(f"SYNTHETIC DATA ({dataset.name}): performance only")
     do_perf, do_acc = _modes(opts, model.random_weights or dataset.synthetic)
+    audit = None
+    if opts.audit_conf is not None:  # an audit run: one performance pass, never accuracy
+        from mlpace.audit import plan_audit_run
+
+        audit = plan_audit_run(opts.audit_conf, opts.mode)
+        do_perf, do_acc = True, False
+        flags.append(audit.flag)
     if do_acc:
         refuse_synthetic(dataset, "accuracy")
         if model.random_weights:
@@ -466,6 +473,8 @@ def run_task(opts: RunOptions, progress: Progress | None = _stderr) -> TaskRun:
         try:
             if do_perf:
                 perf_dir = results_dir / scenario / "performance" / "run_1"
+                if audit is not None:
+                    perf_dir = audit.run_dir(opts.output_dir, system, task.results_name, scenario)
                 say(f"mlpace: {scenario} performance ...")
                 outcome, dt = one_pass(TestMode.PerformanceOnly, perf_dir)
                 assert outcome.performance is not None

@@ -190,10 +190,21 @@ class ResponseRecorder:
     def complete_ids(self, ids: Sequence[int] | np.ndarray[Any, Any]) -> None:
         """Fast path: mark samples done, no payload (logged samples get an empty entry)."""
         if self._any_logged:
-            # Rare (accuracy mode or sampled logging): take the general path, empty payloads.
-            listed = ids.tolist() if isinstance(ids, np.ndarray) else ids
-            self.complete([QuerySampleResponse(int(i)) for i in listed])
+            # Accuracy mode or sampled logging: the logged samples take the general path (with
+            # empty payloads); in a sampled run (TEST01) the others keep the fast path.
+            listed = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+            logged = listed if self._log_all else [i for i in listed if self.logs_payload(i)]
+            if logged:
+                self.complete([QuerySampleResponse(int(i)) for i in logged])
+                if len(logged) == len(listed):
+                    return
+                chosen = set(logged)
+                listed = [i for i in listed if i not in chosen]
+            self._complete_fast(listed)
             return
+        self._complete_fast(ids)
+
+    def _complete_fast(self, ids: Sequence[int] | np.ndarray[Any, Any]) -> None:
         if isinstance(ids, np.ndarray) or len(ids) >= VECTOR_MIN_IDS:
             self._complete_vector(ids)
             return
