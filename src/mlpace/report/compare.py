@@ -7,7 +7,8 @@ jobs act on it:
 * **regression**: the whole interval lies beyond the threshold on the bad side (latency up,
   throughput down), i.e. we are confident the run got worse by more than the threshold;
 * **improvement**: the same on the good side;
-* **changed (within threshold)**: the interval excludes 0 but not the threshold;
+* **changed, below threshold**: the interval excludes 0 but not the threshold (relative, or
+  the per-query floor ``min_change_ns``);
 * **inconclusive**: the point estimate is beyond the threshold but the interval is too wide;
 * **no significant change**: the interval contains 0.
 
@@ -38,9 +39,13 @@ from mlpace.report.svg import format_value
 
 I64 = npt.NDArray[np.int64]
 DEFAULT_THRESHOLD = 0.05
+# Changes smaller than this (per query) never count as regressions: below a few microseconds a
+# Python load generator on a shared machine measures its own jitter, not the SUT (issue lag
+# alone is microseconds), so two identical null-SUT runs can differ by 10-20 % of 1 µs.
+DEFAULT_MIN_CHANGE_NS = 5_000
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
-WITHIN = "changed (within threshold)"
+WITHIN = "changed, below threshold"
 INCONCLUSIVE = "inconclusive"
 SAME = "no significant change"
 MIN_SAMPLES = 20
@@ -85,6 +90,7 @@ class Comparison:
     threshold: float
     confidence: float
     notes: tuple[str, ...] = field(default=())
+    min_change_ns: float = 0.0
 
     @property
     def regressions(self) -> list[tuple[str, MetricChange]]:
@@ -95,17 +101,50 @@ class Comparison:
         return bool(self.regressions)
 
 
-def verdict(change: Interval, threshold: float, lower_is_better: bool) -> str:
-    """Classify an interval of ``B / A - 1`` (see the module docstring)."""
+def _time_change_ns(rel: float, a: float, lower_is_better: bool) -> float:
+    """The per-query time change (ns) a relative change ``rel`` of ``a`` means.
+
+    Latency (``lower_is_better``): ``rel * a``. A rate in queries/s: the time per query goes
+    from ``1/a`` to ``1/(a (1 + rel))`` seconds.
+    """
+    if lower_is_better:
+        return rel * a
+    if a <= 0 or rel <= -1.0:
+        return math.inf
+    return (1.0 / (a * (1.0 + rel)) - 1.0 / a) * 1e9
+
+
+def verdict(
+    change: Interval,
+    threshold: float,
+    lower_is_better: bool,
+    *,
+    a_value: float | None = None,
+    min_change_ns: float = 0.0,
+) -> str:
+    """Classify an interval of ``B / A - 1`` (see the module docstring).
+
+    With ``a_value`` and ``min_change_ns``, a regression or improvement must also be larger
+    than ``min_change_ns`` per query at the interval's near end (latency in ns; a rate in
+    queries/s).
+    """
     lo, hi, est = change.low, change.high, change.estimate
     if any(math.isnan(v) for v in (lo, hi, est)):
         return INCONCLUSIVE
     worse_lo, worse_hi = (lo, hi) if lower_is_better else (-hi, -lo)  # > 0 means worse
     worse_est = est if lower_is_better else -est
+    near_worse = lo if lower_is_better else hi  # the interval's end closest to "no change"
+    near_better = hi if lower_is_better else lo
+    floor_ok_worse = floor_ok_better = True
+    if a_value is not None and min_change_ns > 0:
+        floor_ok_worse = abs(_time_change_ns(near_worse, a_value, lower_is_better)) > min_change_ns
+        floor_ok_better = (
+            abs(_time_change_ns(near_better, a_value, lower_is_better)) > min_change_ns
+        )
     if worse_lo > threshold:
-        return REGRESSION
+        return REGRESSION if floor_ok_worse else WITHIN
     if worse_hi < -threshold:
-        return IMPROVEMENT
+        return IMPROVEMENT if floor_ok_better else WITHIN
     if abs(worse_est) > threshold:
         return INCONCLUSIVE
     if lo > 0 or hi < 0:
@@ -148,6 +187,7 @@ def compare_pair(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     confidence: float = DEFAULT_CONFIDENCE,
+    min_change_ns: float = DEFAULT_MIN_CHANGE_NS,
     resamples: int = 1000,
     seed: int = 0,
 ) -> ScenarioComparison:
@@ -180,16 +220,20 @@ def compare_pair(
         )
         what = "query latency" if scenario == "MultiStream" else "latency"
         method = "block bootstrap"
+
+        def judged(ch: Interval, va: float) -> str:
+            return verdict(ch, threshold, True, a_value=va, min_change_ns=min_change_ns)
+
         for p, va, vb, ch in zip(ps, lat.a_values, lat.b_values, lat.changes):
             metrics.append(
                 MetricChange(f"p{p * 100:g} {what}", "ns", True, va, vb, ch, method,
-                             verdict(ch, threshold, True))
+                             judged(ch, va))
             )  # fmt: skip
         metrics.append(
             MetricChange(f"mean {what}", "ns", True, lat.a_mean, lat.b_mean, lat.mean_change,
-                         method, verdict(lat.mean_change, threshold, True))
+                         method, judged(lat.mean_change, lat.a_mean))
         )  # fmt: skip
-        metrics += _ttft(a, b, threshold, confidence, resamples, seed)
+        metrics += _ttft(a, b, threshold, confidence, resamples, seed, min_change_ns)
     if scenario == "MultiStream":
         done_a, done_b = _query_done(a.samples), _query_done(b.samples)
         rate_a = rate_b = None  # the logs state no MultiStream throughput
@@ -197,10 +241,14 @@ def compare_pair(
         done_a, done_b = a.samples.done_ns(), b.samples.done_ns()
         rate_a, rate_b = a.throughput(), b.throughput()
     tp = compare_throughput(done_a, done_b, a_rate=rate_a, b_rate=rate_b, confidence=confidence)
-    name = "queries/s" if scenario in ("SingleStream", "MultiStream") else "samples/s"
+    one_at_a_time = scenario in ("SingleStream", "MultiStream")
+    name = "queries/s" if one_at_a_time else "samples/s"
+    # One query at a time: the rate is 1 / time per query, so the same floor applies.
+    floor = min_change_ns if one_at_a_time else 0.0
+    tp_verdict = verdict(tp.change, threshold, False, a_value=tp.a_rate, min_change_ns=floor)
     metrics.append(
         MetricChange(f"throughput ({name})", "/s", False, tp.a_rate, tp.b_rate, tp.change,
-                     "Welch t-test on window rates", verdict(tp.change, threshold, False))
+                     "Welch t-test on window rates", tp_verdict)
     )  # fmt: skip
     return ScenarioComparison(scenario, a, b, tuple(metrics), tuple(notes))
 
@@ -212,7 +260,13 @@ def _query_done(s: SampleTimes) -> I64:
 
 
 def _ttft(
-    a: RunLog, b: RunLog, threshold: float, confidence: float, resamples: int, seed: int
+    a: RunLog,
+    b: RunLog,
+    threshold: float,
+    confidence: float,
+    resamples: int,
+    seed: int,
+    min_change_ns: float,
 ) -> list[MetricChange]:
     sa, sb = a.samples, b.samples
     if sa is None or sb is None or sa.ttft_ns is None or sb.ttft_ns is None:
@@ -226,7 +280,7 @@ def _ttft(
     )  # fmt: skip
     return [
         MetricChange(f"p{p * 100:g} TTFT", "ns", True, va, vb, ch, "block bootstrap",
-                     verdict(ch, threshold, True))
+                     verdict(ch, threshold, True, a_value=va, min_change_ns=min_change_ns))
         for p, va, vb, ch in zip(res.percentiles, res.a_values, res.b_values, res.changes)
     ]  # fmt: skip
 
@@ -237,6 +291,7 @@ def compare_runs(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     confidence: float = DEFAULT_CONFIDENCE,
+    min_change_ns: float = DEFAULT_MIN_CHANGE_NS,
     resamples: int = 1000,
     seed: int = 0,
 ) -> Comparison:
@@ -258,10 +313,10 @@ def compare_runs(
     ]
     pairs = tuple(
         compare_pair(pa[s], pb[s], threshold=threshold, confidence=confidence,
-                     resamples=resamples, seed=seed)
+                     min_change_ns=min_change_ns, resamples=resamples, seed=seed)
         for s in common
     )  # fmt: skip
-    return Comparison(pairs, threshold, confidence, tuple(notes))
+    return Comparison(pairs, threshold, confidence, tuple(notes), min_change_ns)
 
 
 def _pct(x: float) -> str:
@@ -271,8 +326,8 @@ def _pct(x: float) -> str:
 def format_comparison(cmp: Comparison) -> str:
     """The plain-text table ``mlpace compare`` prints."""
     lines = [
-        f"threshold {cmp.threshold * 100:g}%, {cmp.confidence * 100:g}% confidence intervals "
-        "of the change B/A - 1"
+        f"threshold {cmp.threshold * 100:g}% (and {cmp.min_change_ns / 1000:g} µs per query), "
+        f"{cmp.confidence * 100:g}% confidence intervals of the change B/A - 1"
     ]
     for sc in cmp.scenarios:
         lines.append("")
@@ -311,7 +366,8 @@ def comparison_html(cmp: Comparison) -> str:
     esc = html.escape
     out = [
         "<h2>Comparison</h2>",
-        f"<p>Threshold {cmp.threshold * 100:g}%; {cmp.confidence * 100:g}% confidence intervals "
+        f"<p>Threshold {cmp.threshold * 100:g}% and {cmp.min_change_ns / 1000:g} µs per query; "
+        f"{cmp.confidence * 100:g}% confidence intervals "
         "of the relative change B/A - 1 (latency: block bootstrap over time-contiguous blocks of "
         "the raw per-query latencies; throughput: Welch's t-test on per-window rates).</p>",
     ]
@@ -342,6 +398,7 @@ def comparison_html(cmp: Comparison) -> str:
 
 
 __all__ = [
+    "DEFAULT_MIN_CHANGE_NS",
     "DEFAULT_THRESHOLD",
     "comparison_html",
     "CompareError",

@@ -15,7 +15,7 @@ that cannot be written, become warnings in :attr:`Finished.warnings`.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,8 +89,15 @@ class RunRecorder:
     history: Path | None = None
     report: bool = True
     context: dict[str, Any] = field(default_factory=dict)
+    quiet: bool = False
     performance_dirs: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    def observer(self) -> Any:
+        """The live-progress observer to pass to ``run_test(..., observer=)`` (None if quiet)."""
+        from mlpace.report.progress import live_progress
+
+        return live_progress(self.quiet)
 
     def pass_done(self, outcome: Any, out_dir: Path) -> None:
         """After ``run_test``: keep the performance pass's per-sample timing beside its logs."""
@@ -105,8 +112,28 @@ class RunRecorder:
         if out_dir not in self.performance_dirs:
             self.performance_dirs.append(out_dir)
 
-    def finish(self, report_dir: Path | None = None, title: str = "") -> Finished:
-        """Read back every performance pass, write the report, record the history."""
+    def finish(
+        self,
+        report_dir: Path | None = None,
+        title: str = "",
+        *,
+        context: Mapping[str, Any] | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> Finished:
+        """Read back every performance pass, write the report, record the history.
+
+        ``context`` adds to the recorder's (task, system, backend...); ``say`` gets one line
+        per thing done (report path, history ids, warnings).
+        """
+        if context:
+            self.context.update(context)
+        done = self._finish(report_dir, title)
+        if say is not None:
+            for line in describe(done):
+                say(line)
+        return done
+
+    def _finish(self, report_dir: Path | None, title: str) -> Finished:
         done = Finished(warnings=list(self.warnings))
         runs: list[RunLog] = []
         for folder in self.performance_dirs:
@@ -133,6 +160,31 @@ class RunRecorder:
             except MlpaceError as exc:
                 done.warnings.append(f"history not recorded: {exc}")
         return done
+
+
+def describe(done: Finished) -> list[str]:
+    """What :meth:`RunRecorder.finish` did, as ``mlpace:`` lines."""
+    lines = []
+    if done.report is not None:
+        lines.append(f"mlpace: report: {done.report}")
+    if done.run_ids:
+        ids = ", ".join(str(i) for i in done.run_ids)
+        lines.append(f"mlpace: recorded as run {ids} in {done.history} (mlpace history)")
+    lines += [f"mlpace: warning: {w}" for w in done.warnings]
+    return lines
+
+
+def recorder_from_args(args: Any, **context: Any) -> RunRecorder:
+    """A recorder from ``mlpace run`` flags (``--no-history``, ``--history``, ``--no-report``,
+    ``--quiet``); missing attributes take the defaults."""
+    return RunRecorder(
+        history=history_choice(
+            bool(getattr(args, "no_history", False)), getattr(args, "history", None)
+        ),
+        report=not bool(getattr(args, "no_report", False)),
+        context=dict(context),
+        quiet=bool(getattr(args, "quiet", False)),
+    )
 
 
 def history_choice(
@@ -195,7 +247,9 @@ __all__ = [
     "REPORT_FILE",
     "Finished",
     "RunRecorder",
+    "describe",
     "history_choice",
+    "recorder_from_args",
     "inference_fields",
     "record_training_runs",
 ]

@@ -232,7 +232,8 @@ def compare_throughput(
     shown_b = b_rate if b_rate is not None else mb
     est = shown_b / shown_a - 1.0 if shown_a else math.nan
     base = ma if ma else 1.0
-    change = Interval(est, est - half / base, est + half / base, confidence)
+    # a rate cannot fall by more than 100 %
+    change = Interval(est, max(-1.0, est - half / base), est + half / base, confidence)
     return ThroughputComparison(shown_a, shown_b, change, t, df)
 
 
