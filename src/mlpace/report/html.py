@@ -6,6 +6,7 @@ plot one line (or two: p50 solid, p99 dashed) per run, so several runs read as a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import html
 from collections.abc import Iterable, Sequence
@@ -172,7 +173,15 @@ def _charts(runs: Sequence[RunLog], scenario: str) -> tuple[str, list[str]]:
     target_qps = first.detail.get("effective_target_qps")
     if scenario in ("Server", "Offline") and isinstance(target_qps, (int, float)):
         qps.hlines.append((float(target_qps), f"target {format_value(target_qps, '/s')}"))
-    charts = [cdf, lat, qps, lag] + ([ttft] if any_ttft else [])
+    if scenario == "Offline":
+        # One query issued at the start: latency is the completion time and the issue lag a
+        # single value, so only the CDF and the throughput over the run say anything.
+        cdf = dataclasses.replace(
+            cdf, title="Completion-time CDF", x_label="time from start to completion"
+        )
+        charts = [cdf, qps]
+    else:
+        charts = [cdf, lat, qps, lag] + ([ttft] if any_ttft else [])
     body = "".join(f'<div class="plotbox">{render(c)}</div>' for c in charts)
     return f'<h3>Plots</h3><div class="plots">{body}</div>', [c.chart_id for c in charts]
 
@@ -251,7 +260,7 @@ def _settings(runs: Sequence[RunLog]) -> str:
     req = [[k] + [run.requested.get(k) for run in runs] for k in req_keys]
     head = ["", *[r.label for r in runs]]
     return (
-        "<h3>Settings</h3><details open><summary>effective settings</summary>"
+        "<h3>Settings</h3><details><summary>effective settings</summary>"
         + _table(head, rows)
         + "</details><details><summary>requested settings</summary>"
         + _table(head, req)
@@ -357,8 +366,6 @@ def build_html(runs: Sequence[RunLog], title: str = "mlpace report", preface: st
 
 
 def _unique_labels(runs: Sequence[RunLog]) -> list[RunLog]:
-    import dataclasses
-
     seen: dict[tuple[str, str], int] = {}
     out = []
     for run in runs:
