@@ -160,3 +160,53 @@ def test_history_command(
         main(["history", "--last", "0"])
     assert stop.value.code == 2
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_training_runs_are_recorded(tmp_path: Path) -> None:
+    from mlpace.report.record import record_training_runs
+    from mlpace.training.harness import RunRecord
+
+    records = [
+        RunRecord(benchmark="digits", log_name="mlpace_digits", seed=s, status=status,
+                  time_to_train_min=t, samples_to_converge=1000, epochs=3, final_metric=0.97,
+                  init_time_min=0.01, log_path=tmp_path / f"result_{s}.txt", world_size=1,
+                  hyperparameters={"opt_base_learning_rate": 0.1})
+        for s, status, t in ((1, "success", 0.12), (2, "aborted", 0.5))
+    ]  # fmt: skip
+    ids, warnings = record_training_runs(
+        records, history=tmp_path / "h.sqlite", system="box", system_description={"a": "b"}
+    )
+    assert ids == [1, 2] and warnings == []
+    with History(tmp_path / "h.sqlite") as db:
+        ok, aborted = db.rows(kind="training")
+    assert (ok.task, ok.valid, ok.metric_value, ok.metric_unit) == ("digits", True, 0.12, "min")
+    assert aborted.valid is False and aborted.metrics["status"] == "aborted"
+    assert ok.settings == {"opt_base_learning_rate": 0.1} and ok.system_description == {"a": "b"}
+    assert record_training_runs(records, history=None) == ([], [])
+
+
+def test_an_unwritable_history_never_fails_the_run(tmp_path: Path) -> None:
+    import mlpace.loadgen as mlg
+    from mlpace.clock import VirtualClock
+    from mlpace.report.record import RunRecorder
+
+    clock = VirtualClock()
+    out = tmp_path / "run"
+    out.mkdir()
+    settings = mlg.TestSettings(
+        scenario=mlg.TestScenario.SingleStream,
+        min_duration_ms=100,
+        min_query_count=100,
+        single_stream_expected_latency_ns=10_000,
+    )
+    outcome = mlg.run_test(
+        mlg.SimulatedSUT(clock, 10_000), mlg.NullQSL(64), settings,
+        mlg.LogSettings(mlg.LogOutputSettings(outdir=str(out))), clock=clock,
+    )  # fmt: skip
+    recorder = RunRecorder(history=tmp_path)  # a folder, not a database file
+    recorder.pass_done(outcome, out)
+    lines: list[str] = []
+    done = recorder.finish(out, say=lines.append)
+    assert done.report == out / "report.html" and done.report.exists()
+    assert done.run_ids == [] and any("history not recorded" in w for w in done.warnings)
+    assert any(line.startswith("mlpace: warning: history not recorded") for line in lines)

@@ -17,12 +17,7 @@ from typing import Any
 
 from mlpace.loadgen.early_stopping import queries_needed
 from mlpace.loadgen.enums import TestScenario
-from mlpace.loadgen.results import (
-    ADVICE_EARLY_STOPPING,
-    ADVICE_MIN_DURATION,
-    ADVICE_MIN_QUERIES,
-    ADVICE_PERF,
-)
+from mlpace.loadgen.results import ADVICE_EARLY_STOPPING, ADVICE_MIN_QUERIES, ADVICE_PERF
 from mlpace.report.logs import (
     AccuracyLog,
     DetailLog,
@@ -36,6 +31,14 @@ from mlpace.report.samples import SAMPLES_FILE, SamplesError, SampleTimes, read_
 from mlpace.report.samples import read_trace as read_trace_samples
 
 PERCENTILE_LABELS = ("50.00", "90.00", "95.00", "97.00", "99.00", "99.90")
+# The official recommendation when the minimum duration was missed (the summary's wording wins
+# when the run has a summary).
+MIN_DURATION_ADVICE = {
+    "SingleStream": "Decrease the expected latency so the loadgen pre-generates more queries.",
+    "MultiStream": "Decrease the expected latency so the loadgen pre-generates more queries.",
+    "Server": "Increase the target QPS so the loadgen pre-generates more queries.",
+    "Offline": "Increase expected QPS so the loadgen pre-generates a larger (coalesced) query.",
+}
 _DETAIL_NAME = re.compile(r"detail(?=[^/]*\.txt$)")
 
 
@@ -304,7 +307,7 @@ def build_checks(
             ok,
             "n/a" if duration is None else f"{duration:.3f} s",
             "n/a" if min_ms is None else f"≥ {min_ms / 1000:g} s",
-            "" if ok else ADVICE_MIN_DURATION.get(_scenario(sc), ""),
+            "" if ok else MIN_DURATION_ADVICE.get(sc, ""),
         )
     )
     ok = bool(d.get("result_min_queries_met"))
@@ -367,13 +370,6 @@ def _with_summary_advice(check: Check, texts: list[str]) -> Check:
             return Check(check.name, check.label, check.passed, check.observed, check.required,
                          text, check.official)  # fmt: skip
     return check
-
-
-def _scenario(name: str) -> TestScenario:
-    try:
-        return TestScenario(name)
-    except ValueError:
-        return TestScenario.SingleStream
 
 
 # ------------------------------------------------------------------------------- discovery
@@ -545,7 +541,10 @@ def read_runs(paths: list[Path]) -> list[RunLog]:
             raise LogReadError(f"{p}: no LoadGen detail log (mlperf_log_detail.txt) found")
         for detail_path in found:
             runs.append(read_run(detail_path))
-    return runs
+    # An accuracy-only pass next to a performance pass of the same scenario (the MLPerf layout's
+    # <scenario>/accuracy) is already shown with it, through its accuracy.txt.
+    with_perf = {r.scenario for r in runs if r.has_performance}
+    return [r for r in runs if r.has_performance or r.scenario not in with_perf]
 
 
 __all__ = [
