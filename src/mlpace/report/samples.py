@@ -4,10 +4,13 @@ Two sources, best first:
 
 * ``mlpace_samples.npz``: mlpace's own extra, written beside the official logs by
   :func:`write_samples` from the pass's :class:`~mlpace.loadgen.raw.RawRun`. Every sample, exact
-  integer nanoseconds, token times included. Format version 1 (arrays, all ``int64``, times in ns
-  from the pass start): ``scheduled_ns``, ``issued_ns``, ``completed_ns`` (-1: never),
-  ``query_of_sample``; token runs add ``first_token_ns`` (-1: none) and ``n_tokens``; ``meta`` is
-  a JSON string ``{"format": 1, "scenario": ..., "mode": ..., "first_sample_id": ...}``.
+  integer nanoseconds, token times included. Format version 1, one ``int64`` array per sample
+  (differences, so they stay small and compress well): ``scheduled_ns`` (from the pass start),
+  ``issue_lag_ns`` (issued - scheduled), ``done_after_issue_ns`` (completed - issued, -1: never),
+  ``query_of_sample`` (absent when every query holds one sample); token runs add
+  ``first_token_after_issue_ns`` (-1: none) and ``n_tokens``; ``meta`` is a JSON string
+  ``{"format": 1, "scenario": ..., "mode": ..., "first_sample_id": ..., "start_wall_ns": ...}``.
+  Written with fast (level 1) deflate, so a million samples take a fraction of a second.
 * ``mlperf_log_trace.json`` (the official LoadGen's and mlpace's): the "Sample" begin events
   carry each sample's latency base (``ts``), its issue delay and its latency. mlpace caps its
   trace at the first 100,000 samples and says so in ``otherData``; a capped trace is marked
@@ -96,17 +99,27 @@ def _latency_base(scenario: str, scheduled: I64, issued: I64) -> I64:
     return issued
 
 
+def _after(t: I64, issued: I64) -> I64:
+    out: I64 = np.where(t >= 0, t - issued, -1).astype(np.int64)
+    return out
+
+
 def write_samples(path: Path, raw: RawRun) -> Path:
     """Write ``raw``'s per-sample timing as a ``mlpace_samples.npz`` (format version 1)."""
+    scheduled = np.asarray(raw.scheduled_ns, dtype=np.int64)
+    issued = np.asarray(raw.issued_ns, dtype=np.int64)
     arrays: dict[str, npt.NDArray[Any]] = {
-        "scheduled_ns": np.ascontiguousarray(raw.scheduled_ns, dtype=np.int64),
-        "issued_ns": np.ascontiguousarray(raw.issued_ns, dtype=np.int64),
-        "completed_ns": np.ascontiguousarray(raw.completed_ns, dtype=np.int64),
-        "query_of_sample": np.ascontiguousarray(raw.query_of_sample, dtype=np.int64),
+        "scheduled_ns": scheduled,
+        "issue_lag_ns": issued - scheduled,
+        "done_after_issue_ns": _after(np.asarray(raw.completed_ns, dtype=np.int64), issued),
     }
+    query = np.asarray(raw.query_of_sample, dtype=np.int64)
+    if not np.array_equal(query, np.arange(query.shape[0])):
+        arrays["query_of_sample"] = query
     if bool(np.any(raw.first_token_ns >= 0)) or bool(np.any(raw.n_tokens != 0)):
-        arrays["first_token_ns"] = np.ascontiguousarray(raw.first_token_ns, dtype=np.int64)
-        arrays["n_tokens"] = np.ascontiguousarray(raw.n_tokens, dtype=np.int64)
+        first = np.asarray(raw.first_token_ns, dtype=np.int64)
+        arrays["first_token_after_issue_ns"] = _after(first, issued)
+        arrays["n_tokens"] = np.asarray(raw.n_tokens, dtype=np.int64)
     meta = {
         "format": SAMPLES_FORMAT,
         "scenario": raw.scenario.value,
@@ -116,8 +129,12 @@ def write_samples(path: Path, raw: RawRun) -> Path:
     }
     arrays["meta"] = np.array(json.dumps(meta))
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as out:
-        np.savez_compressed(out, **arrays)  # type: ignore[arg-type]
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name, array in arrays.items():
+            with z.open(f"{name}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(
+                    f, np.require(array, requirements="C"), allow_pickle=False
+                )
     tmp.replace(path)  # a reader never sees half a file
     return path
 
@@ -126,7 +143,7 @@ def read_samples_npz(path: Path) -> SampleTimes:
     """Read a ``mlpace_samples.npz``; :class:`SamplesError` names what is wrong."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
+            meta = json.loads(str(np.asarray(data["meta"]).reshape(-1)[0]))
             if int(meta.get("format", 0)) != SAMPLES_FORMAT:
                 raise SamplesError(
                     f"{path}: per-sample format {meta.get('format')!r}, this mlpace reads "
@@ -137,28 +154,32 @@ def read_samples_npz(path: Path) -> SampleTimes:
         raise
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
         raise SamplesError(f"{path}: not a readable per-sample file ({exc})") from None
-    for key in ("scheduled_ns", "issued_ns", "completed_ns", "query_of_sample"):
+    for key in ("scheduled_ns", "issue_lag_ns", "done_after_issue_ns"):
         if key not in cols:
             raise SamplesError(f"{path}: the array {key!r} is missing")
     scenario = str(meta.get("scenario", ""))
-    scheduled, issued, completed = cols["scheduled_ns"], cols["issued_ns"], cols["completed_ns"]
+    scheduled = cols["scheduled_ns"]
+    issued = scheduled + cols["issue_lag_ns"]
+    n = int(scheduled.shape[0])
     base = _latency_base(scenario, scheduled, issued)
-    latency = np.where(completed >= 0, completed - base, -1).astype(np.int64)
+    after = cols["done_after_issue_ns"]
+    latency = np.where(after >= 0, issued + after - base, -1).astype(np.int64)
     ttft = None
-    if "first_token_ns" in cols:
-        first = cols["first_token_ns"]
-        ttft = np.where(first >= 0, first - base, -1).astype(np.int64)
+    if "first_token_after_issue_ns" in cols:
+        first = cols["first_token_after_issue_ns"]
+        ttft = np.where(first >= 0, issued + first - base, -1).astype(np.int64)
     origin = int(base.min()) if base.size else 0
+    query = cols.get("query_of_sample")
     return SampleTimes(
         base_ns=(base - origin).astype(np.int64),
         latency_ns=latency,
-        issue_lag_ns=(issued - scheduled).astype(np.int64),
-        query_of_sample=cols["query_of_sample"],
+        issue_lag_ns=cols["issue_lag_ns"],
+        query_of_sample=np.arange(n, dtype=np.int64) if query is None else query,
         ttft_ns=ttft,
         n_tokens=cols.get("n_tokens"),
         source=path.name,
         complete=True,
-        total_samples=int(latency.shape[0]),
+        total_samples=n,
     )
 
 
