@@ -26,7 +26,7 @@ from typing import Any
 RESULT_TAG = "PROGRESS_RESULT "
 
 
-def _child(mode: str, qps: float, seconds: float) -> None:
+def _child(mode: str, qps: float, seconds: float, scenario_name: str) -> None:
     import numpy as np
 
     from mlpace.clock import MonotonicClock
@@ -82,9 +82,10 @@ def _child(mode: str, qps: float, seconds: float) -> None:
         stream = open("/dev/null", "w")  # noqa: SIM115 - lives as long as the child
         display = LiveProgress(stream, rich_display=(mode == "rich"))
     settings = TestSettings(
-        scenario=TestScenario.Server,
+        scenario=TestScenario(scenario_name),
         mode=TestMode.PerformanceOnly,
         server_target_qps=qps,
+        single_stream_expected_latency_ns=1_500,  # as mlpace run --sut null
         min_duration_ms=int(seconds * 1000),
         min_query_count=100,
     )
@@ -111,14 +112,20 @@ def _child(mode: str, qps: float, seconds: float) -> None:
         + json.dumps(
             {
                 "mode": mode,
-                "completed_per_s": r.completed_samples_per_second,
+                "completed_per_s": (
+                    r.completed_samples_per_second
+                    if r.completed_samples_per_second is not None
+                    else r.qps_with_loadgen_overhead
+                ),
                 "p50_us": r.latency.at(0.5) / 1e3,
                 "p99_us": r.latency.at(0.99) / 1e3,
                 "lag_p99_us": r.issue_lag.p99_ns / 1e3,
                 "valid": r.valid,
                 "engine_hook": hooked,
                 "display_cpu_ms_per_s": (
-                    1000.0 * display.busy_s / (r.final_query_done_ns / 1e9) if display else 0.0
+                    1000.0 * display.busy_s / (max(r.final_query_done_ns, 1) / 1e9)
+                    if display
+                    else 0.0
                 ),
                 "ticks": display.ticks if display else 0,
             }
@@ -133,11 +140,12 @@ def main() -> int:
     p.add_argument("--qps", type=float, default=20_000)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--modes", default="off,rich,plain")
+    p.add_argument("--scenario", choices=("Server", "SingleStream"), default="Server")
     p.add_argument("--raw", default=None, metavar="FILE", help="also write every run as JSON")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        _child(args.child, args.qps, args.seconds)
+        _child(args.child, args.qps, args.seconds, args.scenario)
         return 0
     modes = args.modes.split(",")
     results: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
@@ -145,18 +153,19 @@ def main() -> int:
         order = modes if rep % 2 == 0 else modes[::-1]  # alternate
         for mode in order:
             cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode,
-                   "--qps", str(args.qps), "--seconds", str(args.seconds)]  # fmt: skip
+                   "--qps", str(args.qps), "--seconds", str(args.seconds),
+                   "--scenario", args.scenario]  # fmt: skip
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             line = next(ln for ln in out.splitlines() if ln.startswith(RESULT_TAG))
             results[mode].append(json.loads(line[len(RESULT_TAG) :]))
     keys = ("completed_per_s", "p50_us", "p99_us", "lag_p99_us", "display_cpu_ms_per_s")
     hook = "engine observer hook" if results[modes[0]][0]["engine_hook"] else "sink adapter"
     print(
-        f"Server null SUT, {args.qps:g} QPS, {args.seconds:g} s, medians of {args.reps} "
+        f"{args.scenario} null SUT, {args.qps:g} QPS, {args.seconds:g} s, medians of {args.reps} "
         f"(alternating; view: {hook})"
     )
     print(
-        "| display | completed samples/s | latency p50 (µs) | latency p99 (µs) "
+        "| display | samples/s (SS: QPS) | latency p50 (µs) | latency p99 (µs) "
         "| issue lag p99 (µs) | display CPU (ms/s) | VALID |"
     )
     print("|---|---|---|---|---|---|---|")
@@ -167,6 +176,19 @@ def main() -> int:
         print(f"| {mode} | {med['completed_per_s']:,.1f} | {med['p50_us']:.1f} | "
               f"{med['p99_us']:.1f} | {med['lag_p99_us']:.1f} | "
               f"{med['display_cpu_ms_per_s']:.2f} | {valid}/{len(rows)} |")  # fmt: skip
+    # Paired by repetition (the modes of one repetition ran back to back): robust to the slow
+    # drift of a shared machine's load, which the medians above are not.
+    for mode in modes[1:]:
+        ratios = {
+            k: statistics.median(
+                r[k] / o[k] for r, o in zip(results[mode], results[modes[0]]) if o[k]
+            )
+            for k in ("completed_per_s", "p50_us", "p99_us")
+        }
+        print(
+            f"paired median ratio {mode}/{modes[0]}: samples/s {ratios['completed_per_s']:.3f}, "
+            f"p50 {ratios['p50_us']:.3f}, p99 {ratios['p99_us']:.3f}"
+        )
     if args.raw:
         Path(args.raw).write_text(json.dumps(results, indent=1))
     return 0

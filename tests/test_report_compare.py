@@ -208,3 +208,33 @@ def test_acceptance_null_sut_delayed_by_50us(
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0, capsys.readouterr()
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "slow")]) == 1
     assert "REGRESSION: SingleStream p50 latency" in capsys.readouterr().out
+
+
+def test_multistream_and_offline_are_compared_per_query_and_on_throughput(
+    tmp_path: Path,
+) -> None:
+    for name, service, seed in (("a", 100_000, 1), ("b", 125_000, 2)):
+        for scenario in ("MultiStream", "Offline"):
+            clock = VirtualClock()
+            sut = mlg.SimulatedSUT(clock, ("exponential", service), servers=2, seed=seed)
+            settings = mlg.TestSettings(
+                scenario=mlg.TestScenario(scenario),
+                mode=mlg.TestMode.PerformanceOnly,
+                min_duration_ms=1000,
+                min_query_count=700,
+                multi_stream_expected_latency_ns=service * 8,
+                offline_expected_qps=2e9 / service,
+            )
+            out = tmp_path / name / scenario
+            out.mkdir(parents=True)
+            log = mlg.LogSettings(mlg.LogOutputSettings(outdir=str(out)), enable_trace=False)
+            RunRecorder(history=None).pass_done(
+                mlg.run_test(sut, mlg.NullQSL(256), settings, log, clock=clock), out
+            )
+    cmp = compare_runs(read_runs([tmp_path / "a"]), read_runs([tmp_path / "b"]))
+    ms, off = cmp.scenarios
+    assert [m.name for m in ms.metrics][:3] == ["p50 query latency", "p90 query latency",
+                                                "p99 query latency"]  # fmt: skip
+    assert all(m.verdict == REGRESSION for m in ms.metrics)
+    assert [m.name for m in off.metrics] == ["throughput (samples/s)"]
+    assert off.metrics[0].regression and off.metrics[0].change.high < -0.05

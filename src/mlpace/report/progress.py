@@ -28,7 +28,7 @@ from mlpace.loadgen.early_stopping import queries_needed
 from mlpace.loadgen.enums import TestMode, TestScenario
 
 WINDOW = 10_000  # newest latencies the running percentiles are computed over
-RICH_INTERVAL_S = 0.5  # a render costs ~5 ms of the GIL: 2 Hz keeps that near 1 %
+RICH_INTERVAL_S = 0.5  # a refresh costs ~1 ms of the GIL: 2 Hz keeps it near 0.2 %
 PLAIN_INTERVAL_S = 10.0
 
 
@@ -208,34 +208,46 @@ def format_line(s: Snapshot) -> str:
     )
 
 
+BAR_WIDTH = 40
+
+
 def render_rich(s: Snapshot) -> Any:
-    """A rich renderable: a small two-column table under a progress bar."""
-    from rich.console import Group
-    from rich.progress_bar import ProgressBar
-    from rich.table import Table
+    """A rich renderable: a bar and six labelled lines, as one styled ``Text``.
+
+    Plain ``Text`` renders in ~0.5 ms where a ``Table`` takes ~4 ms; the display holds the GIL
+    while it renders, so the cheaper one keeps the issuing thread's share of the CPU.
+    """
+    from rich.text import Text
 
     what = "accuracy" if s.accuracy else "performance"
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("elapsed", f"{s.elapsed_s:.1f} s of min {s.min_duration_s:g} s")
-    table.add_row(
-        "queries",
-        f"{s.issued_queries:,} issued / min {s.min_query_count:,}; "
-        f"{s.completed_samples:,} of {s.issued_samples:,} samples done",
+    filled = int(round(s.fraction * BAR_WIDTH))
+    es_style = {True: "green", False: "yellow", None: ""}[s.early_stopping_ok]
+    rows = [
+        ("elapsed", f"{s.elapsed_s:.1f} s of min {s.min_duration_s:g} s", ""),
+        (
+            "queries",
+            f"{s.issued_queries:,} issued / min {s.min_query_count:,}; "
+            f"{s.completed_samples:,} of {s.issued_samples:,} samples done",
+            "",
+        ),
+        ("rate", f"{s.achieved_per_s:,.1f}/s achieved, target {s.target_per_s:,.1f}/s", ""),
+        ("latency", f"p90 {_ns(s.p90_ns)}  p99 {_ns(s.p99_ns)}  (newest {s.window:,})", ""),
+        ("early stopping", s.early_stopping, es_style),
+        ("issue lag p99", _ns(s.lag_p99_ns), ""),
+        ("ETA", _eta_text(s.eta_s), ""),
+    ]
+    text = Text.assemble(
+        (s.scenario, "bold"),
+        f" {what}  ",
+        ("█" * filled, "cyan"),
+        ("░" * (BAR_WIDTH - filled), "dim"),
+        f" {s.fraction * 100:.0f}%\n",
     )
-    table.add_row("rate", f"{s.achieved_per_s:,.1f}/s achieved, target {s.target_per_s:,.1f}/s")
-    table.add_row(
-        "latency", f"p90 {_ns(s.p90_ns)}  p99 {_ns(s.p99_ns)}  (newest {s.window:,} samples)"
-    )
-    style = {True: "green", False: "yellow", None: ""}[s.early_stopping_ok]
-    table.add_row(
-        "early stopping", f"[{style}]{s.early_stopping}[/]" if style else s.early_stopping
-    )
-    table.add_row("issue lag p99", _ns(s.lag_p99_ns))
-    table.add_row("ETA", _eta_text(s.eta_s))
-    head = f"[bold]{s.scenario}[/] {what}  {s.fraction * 100:.0f}%"
-    return Group(head, ProgressBar(total=1.0, completed=s.fraction, width=60), table)
+    for label, value, style in rows:
+        text.append(f"  {label:<15}", style="bold")
+        text.append(value + "\n", style=style)
+    text.rstrip()
+    return text
 
 
 class LiveProgress:
