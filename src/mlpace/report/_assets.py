@@ -27,6 +27,7 @@ svg.plot .title { font-size: 13px; font-weight: 600; fill: var(--fg); }
 svg.plot .frame { fill: none; stroke: #9aa3b2; }
 svg.plot .grid { stroke: #eceff4; }
 svg.plot .tick, svg.plot .legend { fill: var(--muted); }
+svg.plot .legendbox { fill: #fff; fill-opacity: 0.85; stroke: #e3e7ee; }
 svg.plot .axis { fill: var(--fg); }
 svg.plot .series { fill: none; stroke-width: 1.8; }
 svg.plot .ref { stroke: #c62828; stroke-dasharray: 6 4; }

@@ -212,6 +212,12 @@ def render(chart: Chart) -> str:
             f'data-name="{esc(s.name)}"><title>{esc(s.name)}</title></path>'
         )
     ly = y1 + 6
+    if chart.series:  # a light box so the legend stays readable over the lines
+        longest = max(len(s.name) for s in chart.series)
+        out.append(
+            f'<rect class="legendbox" x="{x0 + 4}" y="{ly - 2}" width="{36 + 6.2 * longest:.0f}" '
+            f'height="{15 * len(chart.series) + 4}"/>'
+        )
     for s in chart.series:
         out.append(
             f'<line x1="{x0 + 8}" y1="{ly + 5}" x2="{x0 + 30}" y2="{ly + 5}" stroke="{s.color}" '
