@@ -145,14 +145,22 @@ def test_mlpace_samples_file_agrees_with_the_trace_and_the_result(tmp_path: Path
 
 
 def test_capped_trace_is_marked_incomplete(tmp_path: Path) -> None:
-    from mlpace.loadgen.logs.trace import write_trace
-
     outcome = _mlpace_run(tmp_path, mlg.TestScenario.SingleStream)
-    raw = outcome.performance.raw
+    total = outcome.performance.raw.issued_sample_count  # type: ignore[attr-defined]
+    lines = (tmp_path / "mlperf_log_trace.json").read_text().splitlines()
+    kept = [ln for ln in lines if '"ph":"b"' in ln][:50]
+    # what mlpace's writer says when it stops at its cap
+    capped = (
+        '{"traceEvents":[\n' + "\n".join(kept) + '\n{"name":"LastTrace"}\n],\n'
+        '"displayTimeUnit":"ns",\n"otherData":{\n"ts":0.000,\n"version":"MLPerf LoadGen v1.0",\n'
+        f'"generator":"mlpace",\n"sample_events_written":50,\n"sample_count":{total}\n}}\n}}\n'
+    )
     path = tmp_path / "capped_trace.json"
-    write_trace(path, raw, max_samples=50)
+    path.write_text(capped)
     s = read_trace(path)
-    assert s.count == 50 and not s.complete and s.total_samples == raw.issued_sample_count
+    assert s.count == 50 and not s.complete and s.total_samples == total
+    full = read_trace(tmp_path / "mlperf_log_trace.json")
+    assert full.complete and full.count == total
 
 
 def test_detail_log_quirks_of_the_official_writer(tmp_path: Path) -> None:
