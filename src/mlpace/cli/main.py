@@ -18,6 +18,9 @@ EXIT_INTERRUPTED = 130
 def build_parser() -> argparse.ArgumentParser:
     from mlpace.cli import audit as audit_cmd
     from mlpace.cli import check_training as check_training_cmd
+    from mlpace.cli import compare as compare_cmd
+    from mlpace.cli import history as history_cmd
+    from mlpace.cli import report as report_cmd
     from mlpace.cli import run as run_cmd
     from mlpace.cli import train as train_cmd
 
@@ -31,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.register(sub)
     check_training_cmd.register(sub)
     audit_cmd.register(sub)
+    report_cmd.register(sub)
+    history_cmd.register(sub)
+    compare_cmd.register(sub)
     return parser
 
 

@@ -36,6 +36,13 @@ def register(sub: Any) -> None:
         help="null SUT: complete inside issue_queries (inline) or from a worker thread",
     )
     p.add_argument(
+        "--delay-us",
+        type=float,
+        default=0.0,
+        metavar="US",
+        help="null SUT: busy-wait this many microseconds per query before completing it",
+    )
+    p.add_argument(
         "--scenario",
         action="append",
         choices=SCENARIOS,
@@ -80,6 +87,11 @@ def register(sub: Any) -> None:
     p.add_argument("--max-wait-ms", type=float, default=None, help="Server dynamic batching wait")
     p.add_argument("--device", default=None, help="cpu or cuda (torch backend)")
     p.add_argument("--quiet", action="store_true", help="no live progress")
+    p.add_argument("--no-report", action="store_true", help="do not write report.html")
+    p.add_argument("--no-history", action="store_true", help="do not record the run")
+    p.add_argument(
+        "--history", default=None, metavar="FILE", help="history database (default: see README)"
+    )
     p.set_defaults(handler=handle)
 
 

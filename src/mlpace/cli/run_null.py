@@ -107,6 +107,9 @@ def run_null(args: argparse.Namespace) -> int:
     from mlpace.loadgen.engine import run_test
     from mlpace.loadgen.log_settings import LogOutputSettings, LogSettings
     from mlpace.loadgen.null_sut import NullQSL, NullSUT
+    from mlpace.report.record import recorder_from_args
+
+    recorder = recorder_from_args(args, task="null", system="null", completion=args.completion)
 
     scenarios = list(dict.fromkeys(args.scenario or ALL_SCENARIOS))
     base_dir = Path(args.output) if args.output else DEFAULT_OUTPUT
@@ -119,7 +122,7 @@ def run_null(args: argparse.Namespace) -> int:
         log_settings = LogSettings(
             log_output=LogOutputSettings(outdir=str(out_dir)), enable_trace=not args.no_trace
         )
-        sut = NullSUT(completion=args.completion)
+        sut = NullSUT(completion=args.completion, delay_ns=round(args.delay_us * 1000))
         qsl = NullQSL(total, total)
         if not args.quiet:
             print(
@@ -139,6 +142,7 @@ def run_null(args: argparse.Namespace) -> int:
             raise
         finally:
             sut.close()
+        recorder.pass_done(outcome, out_dir)
         print(outcome.summary, end="" if outcome.summary.endswith("\n") else "\n")
         verdict = _verdict(outcome)
         ok = verdict in ("VALID", "accuracy pass complete")
@@ -152,4 +156,5 @@ def run_null(args: argparse.Namespace) -> int:
                 "lower --min-duration",
                 file=sys.stderr,
             )
+    recorder.finish(base_dir, say=lambda line: print(line, file=sys.stderr))
     return 0 if all_ok else 1

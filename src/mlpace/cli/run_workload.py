@@ -16,6 +16,7 @@ from mlpace.errors import MlpaceError
 
 def options_from_args(args: argparse.Namespace) -> Any:
     """Translate parsed ``mlpace run`` flags into :class:`mlpace.workloads.runner.RunOptions`."""
+    from mlpace.report.record import recorder_from_args
     from mlpace.workloads.runner import DEFAULT_OUTPUT, RunOptions
 
     overrides: dict[str, Any] = {}
@@ -56,6 +57,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
         audit_conf=args.audit_conf,
         overrides=overrides,
         enable_trace=not args.no_trace,
+        recorder=recorder_from_args(args),
     )
 
 

@@ -84,6 +84,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    p.add_argument("--no-history", action="store_true", help="do not record the runs")
+    p.add_argument("--history", default=None, metavar="FILE", help="history database")
 
 
 def register(sub: Any) -> None:
@@ -244,6 +246,7 @@ def train_main(args: argparse.Namespace, *, out: TextIO, err: TextIO) -> int:
                 out.flush()
         if not ctx.is_main:
             return EXIT_OK
+        _record_history(args, records, err)
         _print_table(out, records)
         score_ok = _print_score(out, bench, bench_dir)
         check_ok = _print_check(out, bench, bench_dir)
@@ -308,6 +311,24 @@ def write_system_description(output: Path, system: str, org: str, division: str)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(desc, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def _record_history(args: argparse.Namespace, records: Sequence[RunRecord], err: TextIO) -> None:
+    from mlpace.report.record import history_choice, record_training_runs
+
+    where = history_choice(getattr(args, "no_history", False), getattr(args, "history", None))
+    desc_path = args.output / "systems" / f"{args.system}.json"
+    try:
+        desc = json.loads(desc_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        desc = {}
+    ids, warnings = record_training_runs(
+        records, history=where, system=args.system, system_description=desc
+    )
+    if ids:
+        err.write(f"recorded as run {', '.join(map(str, ids))} in {where} (mlpace history)\n")
+    for w in warnings:
+        err.write(f"warning: {w}\n")
 
 
 def _print_table(out: TextIO, records: Sequence[RunRecord]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,16 +17,23 @@ class NullSUT:
 
     ``completion="inline"`` completes inside ``issue_queries``; ``"thread"`` hands the ids to one
     worker thread through a queue (what a real asynchronous SUT does). The worker is a daemon
-    started on first use; :meth:`close` stops it.
+    started on first use; :meth:`close` stops it. ``delay_ns`` adds a real service time to every
+    query (a busy-wait before it completes, on the issuing thread or the worker), e.g. to check
+    that ``mlpace compare`` catches a 50 µs regression.
     """
 
-    def __init__(self, completion: str = "inline", name: str = "NullSUT") -> None:
+    def __init__(
+        self, completion: str = "inline", name: str = "NullSUT", delay_ns: int = 0
+    ) -> None:
         if completion not in ("inline", "thread"):
             raise MlpaceError(
                 f"NullSUT completion must be 'inline' or 'thread', not {completion!r}"
             )
+        if delay_ns < 0:
+            raise MlpaceError(f"NullSUT delay_ns must be >= 0, not {delay_ns}")
         self.name = name
         self.completion = completion
+        self.delay_ns = int(delay_ns)
         self._complete_ids: Callable[[Sequence[int]], None] | None = None
         self._queue: queue.SimpleQueue[list[int] | None] = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
@@ -38,6 +46,8 @@ class NullSUT:
         if complete is None:
             raise MlpaceError("NullSUT was not bound to a response sink (use run_test)")
         if self.completion == "inline":
+            if self.delay_ns:
+                _spin(self.delay_ns)
             complete(ids)
             return
         if self._worker is None:
@@ -68,6 +78,12 @@ class NullSUT:
             ids = get()
             if ids is None:
                 return
+            if self.delay_ns:  # one service time per query: no draining
+                _spin(self.delay_ns)
+                complete = self._complete_ids
+                if complete is not None:
+                    complete(ids)
+                continue
             # Drain whatever else is queued so one completion call covers it all.
             stop = False
             batch: list[int] | None = None
@@ -88,6 +104,13 @@ class NullSUT:
                 complete(ids)
             if stop:
                 return
+
+
+def _spin(delay_ns: int) -> None:
+    """Busy-wait: a sleep would add the OS wake-up lag (tens of µs) on top of the delay."""
+    end = time.perf_counter_ns() + delay_ns
+    while time.perf_counter_ns() < end:
+        pass
 
 
 class NullQSL:

@@ -121,6 +121,8 @@ class RunOptions:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     enable_trace: bool = True
     cache_dir: Path | None = None
+    # mlpace.report.record.RunRecorder: per-sample timing, report.html, history (None: none)
+    recorder: Any = None
 
 
 @dataclass(frozen=True)
@@ -463,6 +465,8 @@ def run_task(opts: RunOptions, progress: Progress | None = _stderr) -> TaskRun:
                 outcome = run_test(sut, qsl, s, log, audit_config=opts.audit_conf)
             finally:
                 sut.close()
+            if opts.recorder is not None:
+                opts.recorder.pass_done(outcome, out_dir)
             info = sut.describe()
             info["profile"] = profile.label
             info["flags"] = flags
@@ -512,6 +516,9 @@ def run_task(opts: RunOptions, progress: Progress | None = _stderr) -> TaskRun:
         rows.append(dataclasses.replace(row, sut=dict(sut_info)))
 
     wall = time.perf_counter() - t_start
+    if opts.recorder is not None:
+        ctx = {"task": task.name, "system": system, "backend": backend_name}
+        opts.recorder.finish(results_dir, context=ctx, say=say)
     run = TaskRun(
         task=task,
         backend=backend_name,
