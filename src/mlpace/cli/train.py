@@ -47,14 +47,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--runs",
         type=int,
         default=None,
+        metavar="N",
         help="number of runs (default: the benchmark's required count: digits 5, others 10)",
     )
     p.add_argument(
         "--output",
         type=Path,
         default=Path(DEFAULT_OUTPUT),
+        metavar="DIR",
         help=(
-            "submission folder; logs go to OUTPUT/results/SYSTEM/BENCHMARK "
+            "submission folder; logs go to DIR/results/SYSTEM/BENCHMARK "
             f"(default {DEFAULT_OUTPUT})"
         ),
     )
@@ -63,12 +65,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--org", default="mlpace", help="submission_org (default mlpace)")
     p.add_argument(
-        "--seed", type=int, default=None, help="base seed: run i uses SEED+i (default: random)"
+        "--seed",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="base seed, an integer: run i uses SEED+i (default: random)",
     )
-    p.add_argument("--division", choices=("closed", "open"), default="closed")
+    p.add_argument(
+        "--division",
+        choices=("closed", "open"),
+        default="closed",
+        help="submission division (default closed)",
+    )
     source = p.add_mutually_exclusive_group()
     source.add_argument(
-        "--hparams", type=Path, help="JSON object of hyperparameters (MLLOG key names) to change"
+        "--hparams",
+        type=Path,
+        metavar="FILE",
+        help="a JSON file holding an object of hyperparameters (MLLOG key names) to change, "
+        'e.g. {"opt_base_learning_rate": 0.002}',
     )
     source.add_argument(
         "--borrow",
@@ -77,13 +92,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="re-run with the hyperparameters another run logged (MLLOG result file)",
     )
     p.add_argument(
-        "--max-epochs", type=int, default=None, help="abort a run after this many epochs"
+        "--max-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="abort a run after this many epochs",
     )
     p.add_argument(
-        "--max-time", type=float, default=None, help="abort a run after this many seconds"
+        "--max-time",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="abort a run after this many seconds of wall time",
     )
-    p.add_argument("--threads", type=int, default=None, help="torch threads per process")
-    p.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    p.add_argument(
+        "--threads", type=int, default=None, metavar="N", help="torch threads per process"
+    )
+    p.add_argument(
+        "--quiet", action="store_true", help="no per-epoch progress lines (results still print)"
+    )
 
 
 def register(sub: Any) -> None:
