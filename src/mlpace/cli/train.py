@@ -56,8 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=Path(DEFAULT_OUTPUT),
         metavar="DIR",
         help=(
-            "submission folder; logs go to DIR/results/SYSTEM/BENCHMARK "
-            f"(default {DEFAULT_OUTPUT})"
+            f"submission folder; logs go to DIR/results/SYSTEM/BENCHMARK (default {DEFAULT_OUTPUT})"
         ),
     )
     p.add_argument(
@@ -204,6 +203,9 @@ def _progress_printer(err: TextIO, run: int, runs: int, seed: int, metric: str) 
 
 def train_main(args: argparse.Namespace, *, out: TextIO, err: TextIO) -> int:
     """The shared body of ``mlpace train`` and ``python -m mlpace.training`` (torchrun)."""
+    for flag, path in (("--hparams", args.hparams), ("--borrow", args.borrow)):
+        if path is not None and not path.is_file():  # before torch loads: a typo answers at once
+            raise TrainingError(f"{flag} {path}: no such file")
     _require_torch()
     from mlpace.training.distributed import init_from_env, shutdown
     from mlpace.training.harness import run_benchmark

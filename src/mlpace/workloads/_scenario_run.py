@@ -230,6 +230,9 @@ def _performance(
             log_dir=perf_dir,
             say=say,
             probe_ms=probe_ms,
+            probe_queries=int(
+                ctx.opts.overrides.get("min_query_count", peak_mod.PROBE_MIN_QUERIES)
+            ),
         )
         errors, more = (0, []) if search.outcome is None else _pass_notes(search.outcome, "")
         row = dataclasses.replace(

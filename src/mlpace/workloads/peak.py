@@ -9,7 +9,8 @@ search takes seconds:
 * probes of :data:`PROBE_MS` each; the search widens ×2 from a calibrated lower bound until a
   probe misses the bound, then bisects to whole QPS, about 15-20 probes (the number grows only
   with the logarithm of the peak, so the search is bounded in time);
-* a lower bound that already misses is quartered and the search repeated (twice at most).
+* a lower bound that already misses is quartered and the search repeated (twice at most, and
+  only while a probe at that rate still lasts about ``PROBE_MS``).
 
 A short probe measures a burst: it checks only the latency percentile (as the official
 FindPeakPerformance does), not early stopping, and a few seconds of noise from other processes
@@ -140,8 +141,10 @@ def search_peak(
     log_dir: Path,
     say: Say,
     probe_ms: int = PROBE_MS,
+    probe_queries: int = PROBE_MIN_QUERIES,
 ) -> PeakSearch:
-    """FindPeakPerformance with probes of ``probe_ms``, starting at ``lower_qps``."""
+    """FindPeakPerformance with probes of ``probe_ms`` (and at least ``probe_queries``
+    queries), starting at ``lower_qps``."""
     bound_ms = settings.server_target_latency_ns / 1e6
     t0 = time.perf_counter()
     probes: tuple[tuple[float, bool], ...] = ()
@@ -158,7 +161,7 @@ def search_peak(
             mode=TestMode.FindPeakPerformance,
             server_target_qps=lower,
             min_duration_ms=probe_ms,
-            min_query_count=PROBE_MIN_QUERIES,
+            min_query_count=probe_queries,
             server_find_peak_qps_decimals_of_precision=0,
             server_find_peak_qps_boundary_step_size=1.0,
         )
@@ -178,7 +181,9 @@ def search_peak(
             )
         if outcome.probes and outcome.probes[0][1]:
             break  # it never failed: no upper bound (already logged as an error)
-        lower = max(0.1, round(lower / 4, 1))
+        lower = round(lower / 4, 1)
+        if lower <= 0 or probe_queries / lower > 4 * max(probe_ms, 1) / 1000:
+            break  # probes at that rate would last too long for a bounded search
     return PeakSearch(
         None,
         probes,

@@ -241,8 +241,11 @@ def run_task(
     say = progress or _quiet
     plan = _plan(opts)
     _prepare(plan, opts, warn or _quiet)
-    model, dataset = _load_inputs(plan, opts)
     runnable, task, profile = plan.runnable, plan.task, plan.profile
+    threads = opts.threads if opts.threads is not None else runnable.default_threads
+    # Built before the model loads: a wrong --device is refused at once.
+    backend = make_backend(plan.backend_name, threads=threads, device=opts.device)
+    model, dataset = _load_inputs(plan, opts)
     flags: list[str] = []
     if model.random_weights:
         flags.append(f"RANDOM WEIGHTS ({model.source}): accuracy is meaningless")
@@ -265,12 +268,10 @@ def run_task(
             quality = dataclasses.replace(quality, reference=float(ref) * 100.0)
         quality_target = quality.target
     cores = os.cpu_count() or 1
-    threads = opts.threads if opts.threads is not None else runnable.default_threads
     workers = (
         opts.workers or runnable.default_workers or (max(1, cores // threads) if threads else cores)
     )
     batch_size = opts.batch_size or runnable.default_batch_size
-    backend = make_backend(plan.backend_name, threads=threads, device=opts.device)
     say(f"mlpace: loading {model.name} on {plan.backend_name} ({profile.label})")
     try:
         backend.load(model)
