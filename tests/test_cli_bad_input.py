@@ -710,3 +710,42 @@ def test_default_run_five_times_in_a_row_all_valid(tmp_path: Path) -> None:
         if i:
             assert "moved the earlier run" in proc.stderr
         check_logs(tmp_path / "mlpace-results" / "results")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_signal_outside_a_pass_ends_with_its_code_and_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM while the model is calibrated (no log open yet), then SIGHUP between two
+    scenarios of a null run (the first one's logs complete, the second not started)."""
+    import mlpace.workloads.runner as runner
+
+    real_calibrate = runner.calibrate
+
+    def calibrate(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real_calibrate(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "calibrate", calibrate)
+    code, text = run_cli([*TASK, "--scenario", "Offline", "--output", str(tmp_path / "t")], capsys)
+    assert code == 143, text
+    assert "mlpace: stopped by SIGTERM" in text and "Traceback" not in text
+    assert not list((tmp_path / "t").rglob("mlperf_log_*"))
+
+    import mlpace.cli.run_null as run_null
+
+    real_report = run_null._report
+
+    def report(*args: Any, **kwargs: Any) -> bool:
+        ok = real_report(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGHUP)
+        return ok
+
+    monkeypatch.setattr(run_null, "_report", report)
+    out = tmp_path / "n"
+    argv = [*NULL, "--scenario", "Offline", "--scenario", "Server", "--min-duration", "0.05"]
+    code, text = run_cli([*argv, "--output", str(out)], capsys)
+    assert code == 129, text
+    assert "stopped by SIGHUP" in text and "Traceback" not in text
+    assert check_logs(out / "Offline")
+    assert not (out / "Server").exists()
