@@ -749,3 +749,13 @@ def test_signal_outside_a_pass_ends_with_its_code_and_no_traceback(
     assert "stopped by SIGHUP" in text and "Traceback" not in text
     assert check_logs(out / "Offline")
     assert not (out / "Server").exists()
+
+
+def test_dataset_that_is_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """minilm-encoder reads one file; a folder used to end in an IsADirectoryError traceback."""
+    argv = ["run", "minilm-encoder", "--dataset", str(tmp_path), "--profile", "tiny", "--quiet"]
+    code, text = run_cli([*argv, "--output", str(tmp_path / "o")], capsys)
+    assert code == 2, text
+    assert "Traceback" not in text
+    # without the encoder extra the message names the pip extra instead
+    assert f"--dataset {tmp_path}: cannot read it" in text or "pip install" in text
