@@ -5,18 +5,17 @@ The table ``ROWS`` drives most cases: each row is an ``mlpace`` command line run
 through ``mlpace.cli.main.main`` (``{tmp}`` stands for a fresh folder), the exit code it must
 give, phrases its output must hold, and whether logs were started. Harness cases (a SUT that
 answers twice, a compat-module harness), the check-training verdicts and the stop signals (real
-subprocesses) follow. ``mlpace run`` with no arguments five times in a row is in the slow suite.
+subprocesses, in ``test_cli_signals.py``) and the check-training verdicts
+(``test_cli_check_training.py``) have their own modules. ``mlpace run`` with no arguments five
+times in a row is in the slow suite.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,52 +23,11 @@ from typing import Any
 
 import pytest
 
+from cli_helpers import NULL, TASK, TIMEOUT_S, check_logs, detail_value, harness, run_cli
 from mlpace.cli.main import main
-from mlpace.signals import signal_reason
 
-NULL = ["run", "--sut", "null", "--quiet"]
 # A null run short enough for the table: 0.1 s per scenario.
 NULL_SERVER = [*NULL, "--scenario", "Server", "--min-duration", "0.1", "--target-qps", "2000"]
-TASK = ["run", "--profile", "tiny", "--quiet", "--no-trace"]
-TIMEOUT_S = 60.0
-
-
-# ------------------------------------------------------------------------------ helpers
-def run_cli(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """Run ``mlpace argv`` in-process; (exit code, stdout + stderr)."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out + err
-
-
-def check_logs(folder: Path) -> list[Path]:
-    """Every MLPerf log file under ``folder`` parses; returns the files checked."""
-    seen = []
-    for path in sorted(folder.rglob("mlperf_log_*")):
-        seen.append(path)
-        text = path.read_text(encoding="utf-8")
-        if path.name.endswith("summary.txt"):
-            assert "encountered" in text, f"{path}: summary has no trailer"
-        elif path.name.endswith("detail.txt"):
-            lines = text.splitlines()
-            assert lines, f"{path} is empty"
-            for line in lines:
-                assert line.startswith(":::MLLOG "), line
-                json.loads(line[len(":::MLLOG ") :])
-        else:  # accuracy and trace logs are JSON documents
-            json.loads(text)
-    return seen
-
-
-def detail_value(folder: Path, key: str) -> object:
-    for line in (folder / "mlperf_log_detail.txt").read_text().splitlines():
-        record = json.loads(line[len(":::MLLOG ") :])
-        if record["key"] == key:
-            return record["value"]
-    raise KeyError(key)
 
 
 def _file(tmp: Path) -> None:
@@ -500,193 +458,14 @@ def test_duplicate_and_unknown_completions_fail_the_run(
     check_logs(tmp_path)
 
 
-HARNESS = """
-import sys, threading
-import mlpace.compat.loadgen as lg
-
-mode = sys.argv[2]
-
-def issue(samples):
-    responses = [lg.QuerySampleResponse(s.id, 0, 0) for s in samples]
-    lg.QuerySamplesComplete(responses)
-    if mode == "twice":
-        lg.QuerySamplesComplete(responses[:1])
-
-sut = lg.ConstructSUT(issue, lambda: None)
-qsl = lg.ConstructQSL(64, 64, lambda i: None, lambda i: None)
-s = lg.TestSettings()
-if mode == "twice":
-    s.scenario, s.mode = lg.TestScenario.SingleStream, lg.TestMode.PerformanceOnly
-    s.min_duration_ms, s.min_query_count = 50, 32
-    s.single_stream_expected_latency_ns = 100_000
-else:
-    s.scenario, s.mode = lg.TestScenario.Server, lg.TestMode.PerformanceOnly
-    s.server_target_qps, s.min_duration_ms = 5000, 30_000
-log = lg.LogSettings()
-log.log_output.outdir = sys.argv[1]
-log.enable_trace = True
-lg.StartTestWithLogSettings(sut, qsl, s, log)
-print("StartTest returned")
-"""
-
-
-def _harness(tmp_path: Path, mode: str) -> subprocess.Popen[str]:
-    script = tmp_path / "harness.py"
-    script.write_text(HARNESS)
-    return subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path / "logs"), mode],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_compat_prints_loadgen_errors_on_stderr(tmp_path: Path) -> None:
-    proc = _harness(tmp_path, "twice")
+    proc = harness(tmp_path, "twice")
     out, err = proc.communicate(timeout=TIMEOUT_S)
     assert proc.returncode == 0, err
     assert "StartTest returned" in out
     assert "LoadGen logged" in err and "completed more than once" in err
     assert "Traceback" not in err
     check_logs(tmp_path / "logs")
-
-
-# ------------------------------------------------------------------------------ check-training
-def _package(root: Path, failing: int) -> Path:
-    from mlpace.training import constants as C
-    from mlpace.training.checker.synth import reference_events, write_events
-
-    folder = root / "results" / "sys1" / C.LLAMA2_70B_LORA
-    folder.mkdir(parents=True)
-    for i in range(10):
-        write_events(folder / f"result_{i}.txt", reference_events(seed=i + 1))
-    for i in range(failing):  # truncated mid-line, as a killed run leaves it
-        path = folder / f"result_{i}.txt"
-        text = path.read_text()
-        path.write_text(text[: len(text) // 2])
-    return root / "results"
-
-
-@pytest.mark.parametrize(
-    ("failing", "code", "phrases"),
-    [
-        (0, 0, ("PASSED: all 10 runs comply", "SUCCESS")),
-        (
-            1,
-            0,
-            (
-                "FAILED (tolerated: dropped by olympic scoring)",
-                "PASSED: 1 of 10 runs fails compliance, which the rules tolerate",
-                "(1 tolerated failed run)",
-                "SUCCESS",
-            ),
-        ),
-        (2, 1, ("FAILED: 1 error above (2 of 10 runs fail compliance)", "ERROR - FAILED")),
-    ],
-)
-def test_check_training_verdict_matches_findings_and_exit_code(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    failing: int,
-    code: int,
-    phrases: tuple[str, ...],
-) -> None:
-    root = _package(tmp_path, failing)
-    for extra in ([], ["--quiet"]):  # --quiet hides warnings, never the verdict
-        got, text = run_cli(["check-training", str(root), *extra], capsys)
-        assert got == code, text
-        for phrase in phrases:
-            assert phrase in text, phrase
-        last = text.rstrip().splitlines()[-1]
-        assert last == ("SUCCESS" if code == 0 else "ERROR - FAILED")
-
-
-# ------------------------------------------------------------------------------ signals
-def _wait_for(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
-def _pass_started(detail: Path) -> bool:
-    return detail.is_file() and "Starting performance mode" in detail.read_text()
-
-
-SIGNALS = [("SIGTERM", 143), ("SIGINT", 130), ("SIGHUP", 129)]
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize(("name", "exit_code"), SIGNALS)
-def test_signal_ends_a_run_cleanly(tmp_path: Path, name: str, exit_code: int) -> None:
-    out = tmp_path / "o"
-    argv = ["--scenario", "Server", "--target-qps", "20000", "--min-duration", "30"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlpace.cli.main", "run", "--sut", "null", *argv, "--output"]
-        + [str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _wait_for(lambda: _pass_started(out / "mlperf_log_detail.txt"), "the pass to start")
-        proc.send_signal(getattr(signal, name))
-        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == exit_code, stderr
-    assert "Traceback" not in stdout + stderr
-    assert name in stderr and "the logs written so far are complete" in stderr
-    files = {p.name for p in check_logs(out)}
-    assert files == {
-        "mlperf_log_summary.txt",
-        "mlperf_log_detail.txt",
-        "mlperf_log_accuracy.json",
-        "mlperf_log_trace.json",
-    }
-    summary = (out / "mlperf_log_summary.txt").read_text()
-    assert "Result is : INVALID" in summary
-    reason = signal_reason(getattr(signal, name))
-    assert f"The run was interrupted: {reason}." in summary
-    assert detail_value(out, "result_validity") == "INVALID"
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_sigterm_during_compat_start_test_leaves_official_logs(tmp_path: Path) -> None:
-    """A harness killed by SIGTERM: the logs are finished, then the process ends by SIGTERM
-    as it would have without mlpace."""
-    proc = _harness(tmp_path, "server")
-    try:
-        _wait_for(lambda: _pass_started(tmp_path / "logs" / "mlperf_log_detail.txt"), "start")
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=TIMEOUT_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == -signal.SIGTERM, err
-    assert "StartTest returned" not in out
-    assert "stopped by SIGTERM" in err and "Traceback" not in err
-    check_logs(tmp_path / "logs")
-    summary = (tmp_path / "logs" / "mlperf_log_summary.txt").read_text()
-    assert "Result is : INVALID" in summary and "stopped by SIGTERM" in summary
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_nohup_keeps_sighup_ignored(tmp_path: Path) -> None:
-    """``nohup`` ignores SIGHUP so a run survives a closed terminal; mlpace keeps it so."""
-    from mlpace.signals import stop_on_signals
-
-    old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    try:
-        with stop_on_signals():
-            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
-            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
-    finally:
-        signal.signal(signal.SIGHUP, old)
 
 
 # ------------------------------------------------------------------------------ slow
@@ -710,45 +489,6 @@ def test_default_run_five_times_in_a_row_all_valid(tmp_path: Path) -> None:
         if i:
             assert "moved the earlier run" in proc.stderr
         check_logs(tmp_path / "mlpace-results" / "results")
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_signal_outside_a_pass_ends_with_its_code_and_no_traceback(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SIGTERM while the model is calibrated (no log open yet), then SIGHUP between two
-    scenarios of a null run (the first one's logs complete, the second not started)."""
-    import mlpace.workloads.runner as runner
-
-    real_calibrate = runner.calibrate
-
-    def calibrate(*args: Any, **kwargs: Any) -> Any:
-        os.kill(os.getpid(), signal.SIGTERM)
-        return real_calibrate(*args, **kwargs)
-
-    monkeypatch.setattr(runner, "calibrate", calibrate)
-    code, text = run_cli([*TASK, "--scenario", "Offline", "--output", str(tmp_path / "t")], capsys)
-    assert code == 143, text
-    assert "mlpace: stopped by SIGTERM" in text and "Traceback" not in text
-    assert not list((tmp_path / "t").rglob("mlperf_log_*"))
-
-    import mlpace.cli.run_null as run_null
-
-    real_report = run_null._report
-
-    def report(*args: Any, **kwargs: Any) -> bool:
-        ok = real_report(*args, **kwargs)
-        os.kill(os.getpid(), signal.SIGHUP)
-        return ok
-
-    monkeypatch.setattr(run_null, "_report", report)
-    out = tmp_path / "n"
-    argv = [*NULL, "--scenario", "Offline", "--scenario", "Server", "--min-duration", "0.05"]
-    code, text = run_cli([*argv, "--output", str(out)], capsys)
-    assert code == 129, text
-    assert "stopped by SIGHUP" in text and "Traceback" not in text
-    assert check_logs(out / "Offline")
-    assert not (out / "Server").exists()
 
 
 def test_dataset_that_is_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,14 +1,13 @@
-"""``mlpace.signals``: where a stop signal may raise, where it waits, and what it leaves behind.
-
-The real-process cases (SIGTERM/SIGINT/SIGHUP sent to ``mlpace run``) are in
-``test_cli_bad_input.py``; these run in the test process and send the signal to themselves.
-"""
+"""Stop signals: SIGTERM, SIGINT and SIGHUP sent to a real ``mlpace run`` and to a harness on
+``mlpace.compat.loadgen`` leave complete logs and the conventional exit code; in-process, where
+``mlpace.signals`` lets a stop raise and where it waits (never inside a log writer)."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -19,8 +18,20 @@ from typing import Any
 
 import pytest
 
+from cli_helpers import (
+    NULL,
+    TASK,
+    TIMEOUT_S,
+    check_logs,
+    detail_value,
+    harness,
+    pass_started,
+    run_cli,
+    wait_for,
+)
 from mlpace import signals as sig
 from mlpace.errors import StopRequested
+from mlpace.signals import signal_reason
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -175,3 +186,117 @@ def test_signal_while_the_logs_are_finished_leaves_them_whole(
     assert "Result is :" in summary and "encountered" in summary
     json.loads((tmp_path / "mlperf_log_trace.json").read_text())
     json.loads((tmp_path / "mlperf_log_accuracy.json").read_text())
+
+
+SIGNALS = [("SIGTERM", 143), ("SIGINT", 130), ("SIGHUP", 129)]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize(("name", "exit_code"), SIGNALS)
+def test_signal_ends_a_run_cleanly(tmp_path: Path, name: str, exit_code: int) -> None:
+    out = tmp_path / "o"
+    argv = ["--scenario", "Server", "--target-qps", "20000", "--min-duration", "30"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlpace.cli.main", "run", "--sut", "null", *argv, "--output"]
+        + [str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: pass_started(out / "mlperf_log_detail.txt"), "the pass to start")
+        proc.send_signal(getattr(signal, name))
+        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == exit_code, stderr
+    assert "Traceback" not in stdout + stderr
+    assert name in stderr and "the logs written so far are complete" in stderr
+    files = {p.name for p in check_logs(out)}
+    assert files == {
+        "mlperf_log_summary.txt",
+        "mlperf_log_detail.txt",
+        "mlperf_log_accuracy.json",
+        "mlperf_log_trace.json",
+    }
+    summary = (out / "mlperf_log_summary.txt").read_text()
+    assert "Result is : INVALID" in summary
+    reason = signal_reason(getattr(signal, name))
+    assert f"The run was interrupted: {reason}." in summary
+    assert detail_value(out, "result_validity") == "INVALID"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_during_compat_start_test_leaves_official_logs(tmp_path: Path) -> None:
+    """A harness killed by SIGTERM: the logs are finished, then the process ends by SIGTERM
+    as it would have without mlpace."""
+    proc = harness(tmp_path, "server")
+    try:
+        wait_for(lambda: pass_started(tmp_path / "logs" / "mlperf_log_detail.txt"), "start")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == -signal.SIGTERM, err
+    assert "StartTest returned" not in out
+    assert "stopped by SIGTERM" in err and "Traceback" not in err
+    check_logs(tmp_path / "logs")
+    summary = (tmp_path / "logs" / "mlperf_log_summary.txt").read_text()
+    assert "Result is : INVALID" in summary and "stopped by SIGTERM" in summary
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_nohup_keeps_sighup_ignored(tmp_path: Path) -> None:
+    """``nohup`` ignores SIGHUP so a run survives a closed terminal; mlpace keeps it so."""
+    from mlpace.signals import stop_on_signals
+
+    old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with stop_on_signals():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGHUP, old)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_signal_outside_a_pass_ends_with_its_code_and_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM while the model is calibrated (no log open yet), then SIGHUP between two
+    scenarios of a null run (the first one's logs complete, the second not started)."""
+    import mlpace.workloads.runner as runner
+
+    real_calibrate = runner.calibrate
+
+    def calibrate(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real_calibrate(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "calibrate", calibrate)
+    code, text = run_cli([*TASK, "--scenario", "Offline", "--output", str(tmp_path / "t")], capsys)
+    assert code == 143, text
+    assert "mlpace: stopped by SIGTERM" in text and "Traceback" not in text
+    assert not list((tmp_path / "t").rglob("mlperf_log_*"))
+
+    import mlpace.cli.run_null as run_null
+
+    real_report = run_null._report
+
+    def report(*args: Any, **kwargs: Any) -> bool:
+        ok = real_report(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGHUP)
+        return ok
+
+    monkeypatch.setattr(run_null, "_report", report)
+    out = tmp_path / "n"
+    argv = [*NULL, "--scenario", "Offline", "--scenario", "Server", "--min-duration", "0.05"]
+    code, text = run_cli([*argv, "--output", str(out)], capsys)
+    assert code == 129, text
+    assert "stopped by SIGHUP" in text and "Traceback" not in text
+    assert check_logs(out / "Offline")
+    assert not (out / "Server").exists()
