@@ -1,18 +1,26 @@
-"""Entry point of the ``mlpace`` console script: parse, dispatch, map errors to exit codes."""
+"""Entry point of the ``mlpace`` console script: parse, dispatch, map errors to exit codes.
+
+Exit codes: 0 ok; 1 the command ran and found a failure (an INVALID run, LoadGen errors, checker
+errors, an internal error); 2 bad input (a flag, a file, a config line); 128 + N when signal N
+stopped it: 129 SIGHUP, 130 SIGINT (Ctrl-C), 143 SIGTERM, with every log written so far
+complete. No traceback reaches the user (``MLPACE_DEBUG=1`` shows it for an internal error).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mlpace import __version__
-from mlpace.errors import MlpaceError, RunInterrupted, interrupt_reason
+from mlpace.errors import MlpaceError, RunInterrupted, SutError, interrupt_reason
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and found a failure (INVALID run, checker errors)
 EXIT_USAGE = 2  # bad input: config, settings, arguments
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM gives 143 and SIGHUP 129 (128 + the signal number)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +48,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Call the subcommand with the stop-signal handlers installed; errors become exit codes."""
+    from mlpace.signals import stop_on_signals
+
+    try:
+        with stop_on_signals():
+            code = handler(args)
+    except RunInterrupted as exc:
+        _err(f"mlpace: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt as exc:
+        reason, exit_code = interrupt_reason(exc)
+        _err(f"mlpace: {reason}")
+        return exit_code
+    except SutError as exc:
+        _err(f"mlpace: the system under test failed: {exc}")
+        return EXIT_FAILED
+    except MlpaceError as exc:
+        _err(f"mlpace: error: {exc}")
+        return EXIT_USAGE
+    except MemoryError as exc:
+        detail = f": {exc}" if str(exc) else ""
+        _err(
+            f"mlpace: error: out of memory{detail}; ask for a shorter or slower run "
+            "(--min-duration, --target-qps, --min-query-count)"
+        )
+        return EXIT_FAILED
+    except BrokenPipeError:
+        _silence_stdout()  # `mlpace ... | head`: the reader left, nothing more to say
+        return EXIT_FAILED
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        _err(f"mlpace: error: {exc.strerror or exc}{where}")
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: say so in one line, the traceback only on request
+        if os.environ.get("MLPACE_DEBUG"):
+            raise
+        _err(
+            f"mlpace: internal error: {type(exc).__name__}: {exc} (please report it; "
+            "MLPACE_DEBUG=1 shows the traceback)"
+        )
+        return EXIT_FAILED
+    return code
+
+
+def _err(text: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.stderr, flush=True)
+
+
+def _silence_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list:
@@ -51,23 +114,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
-    try:
-        code: int = handler(args)
-    except RunInterrupted as exc:
-        print(f"mlpace: interrupted: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt as exc:
-        reason, exit_code = interrupt_reason(exc)
-        print(f"mlpace: {reason}", file=sys.stderr)
-        return exit_code
-    except MlpaceError as exc:
-        print(f"mlpace: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return code
+    return _run_handler(handler, args)
 
 
 def entry() -> None:
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C before the handlers were installed (while importing)
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
 
 
 if __name__ == "__main__":

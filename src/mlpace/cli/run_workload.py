@@ -1,7 +1,10 @@
 """``mlpace run [TASK]``: a registered task on a backend (default: the embedded digits run).
 
-Prints live progress on stderr (one line per pass) and the final table on stdout. Exit status 0
-only when every scenario is VALID and every accuracy pass met its target.
+Prints live progress on stderr (one line per pass; none with ``--quiet``), problems found before
+the run (user.conf lines that apply to nothing, an earlier run moved aside) on stderr, and the
+final table on stdout, with the reasons for every INVALID result, the LoadGen errors and the
+summaries' warnings below it. Exit status 0 only when every scenario is VALID, logged no LoadGen
+error and every accuracy pass met its target.
 """
 
 from __future__ import annotations
@@ -10,8 +13,6 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Any
-
-from mlpace.errors import MlpaceError
 
 
 def options_from_args(args: argparse.Namespace) -> Any:
@@ -24,9 +25,9 @@ def options_from_args(args: argparse.Namespace) -> Any:
         overrides["server_target_qps"] = args.target_qps
         overrides["offline_expected_qps"] = args.target_qps
     if args.target_latency_ms is not None:
-        overrides["server_target_latency_ns"] = int(round(args.target_latency_ms * 1e6))
+        overrides["server_target_latency_ns"] = max(1, int(round(args.target_latency_ms * 1e6)))
     if args.expected_latency_ms is not None:
-        ns = int(round(args.expected_latency_ms * 1e6))
+        ns = max(1, int(round(args.expected_latency_ms * 1e6)))
         overrides["single_stream_expected_latency_ns"] = ns
         overrides["multi_stream_expected_latency_ns"] = ns
     if args.min_duration is not None:
@@ -58,17 +59,16 @@ def options_from_args(args: argparse.Namespace) -> Any:
         overrides=overrides,
         enable_trace=not args.no_trace,
         recorder=recorder_from_args(args),
+        output_policy="replace" if args.force else ("refuse" if args.output else "move-aside"),
     )
 
 
 def run_workload(args: argparse.Namespace) -> int:
     from mlpace.workloads.runner import run_task
 
-    if args.sample_count is not None:
-        raise MlpaceError("--sample-count applies to --sut null only")
     opts = options_from_args(args)
     progress = None if args.quiet else _progress
-    run = run_task(opts, progress=progress)
+    run = run_task(opts, progress=progress, warn=_progress)
     print(run.table, flush=True)
     return 0 if run.ok else 1
 

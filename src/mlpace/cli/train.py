@@ -47,15 +47,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--runs",
         type=int,
         default=None,
+        metavar="N",
         help="number of runs (default: the benchmark's required count: digits 5, others 10)",
     )
     p.add_argument(
         "--output",
         type=Path,
         default=Path(DEFAULT_OUTPUT),
+        metavar="DIR",
         help=(
-            "submission folder; logs go to OUTPUT/results/SYSTEM/BENCHMARK "
-            f"(default {DEFAULT_OUTPUT})"
+            f"submission folder; logs go to DIR/results/SYSTEM/BENCHMARK (default {DEFAULT_OUTPUT})"
         ),
     )
     p.add_argument(
@@ -63,12 +64,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--org", default="mlpace", help="submission_org (default mlpace)")
     p.add_argument(
-        "--seed", type=int, default=None, help="base seed: run i uses SEED+i (default: random)"
+        "--seed",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="base seed, an integer: run i uses SEED+i (default: random)",
     )
-    p.add_argument("--division", choices=("closed", "open"), default="closed")
+    p.add_argument(
+        "--division",
+        choices=("closed", "open"),
+        default="closed",
+        help="submission division (default closed)",
+    )
     source = p.add_mutually_exclusive_group()
     source.add_argument(
-        "--hparams", type=Path, help="JSON object of hyperparameters (MLLOG key names) to change"
+        "--hparams",
+        type=Path,
+        metavar="FILE",
+        help="a JSON file holding an object of hyperparameters (MLLOG key names) to change, "
+        'e.g. {"opt_base_learning_rate": 0.002}',
     )
     source.add_argument(
         "--borrow",
@@ -77,15 +91,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="re-run with the hyperparameters another run logged (MLLOG result file)",
     )
     p.add_argument(
-        "--max-epochs", type=int, default=None, help="abort a run after this many epochs"
+        "--max-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="abort a run after this many epochs",
     )
     p.add_argument(
-        "--max-time", type=float, default=None, help="abort a run after this many seconds"
+        "--max-time",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="abort a run after this many seconds of wall time",
     )
-    p.add_argument("--threads", type=int, default=None, help="torch threads per process")
-    p.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    p.add_argument(
+        "--threads", type=int, default=None, metavar="N", help="torch threads per process"
+    )
+    p.add_argument(
+        "--quiet", action="store_true", help="no per-epoch progress lines (results still print)"
+    )
     p.add_argument("--no-history", action="store_true", help="do not record the runs")
-    p.add_argument("--history", default=None, metavar="FILE", help="history database")
+    p.add_argument(
+        "--history", default=None, metavar="FILE", help="history database (default: see README)"
+    )
 
 
 def register(sub: Any) -> None:
@@ -179,6 +207,9 @@ def _progress_printer(err: TextIO, run: int, runs: int, seed: int, metric: str) 
 
 def train_main(args: argparse.Namespace, *, out: TextIO, err: TextIO) -> int:
     """The shared body of ``mlpace train`` and ``python -m mlpace.training`` (torchrun)."""
+    for flag, path in (("--hparams", args.hparams), ("--borrow", args.borrow)):
+        if path is not None and not path.is_file():  # before torch loads: a typo answers at once
+            raise TrainingError(f"{flag} {path}: no such file")
     _require_torch()
     from mlpace.training.distributed import init_from_env, shutdown
     from mlpace.training.harness import run_benchmark

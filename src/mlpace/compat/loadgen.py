@@ -27,6 +27,12 @@ same log files. What differs, on purpose:
 * ``use_clock(clock)`` (an mlpace extension, not in ``__all__``) runs the tests that follow on
   another clock, e.g. a :class:`mlpace.clock.VirtualClock` whose timers a simulated harness
   completes its samples with; ``use_clock(None)`` restores the real clock.
+* SIGINT, SIGTERM or SIGHUP during ``StartTest`` end the test cleanly: issuing stops, every log
+  file is finished (the summary INVALID with the reason). Then the signal is delivered again
+  with the harness's own disposition, so the process still ends as it would have (exit 143 for
+  SIGTERM) or the harness's handler runs; Ctrl-C raises KeyboardInterrupt from ``StartTest``.
+* The LoadGen's errors (duplicate or unknown completions, a stalled SUT) are printed on stderr
+  at the end of the test, not only counted in the summary.
 """
 
 from __future__ import annotations
@@ -831,7 +837,6 @@ def StartTestWithLogSettings(  # noqa: N802
 ) -> None:
     """Run the test in this thread and write the official log files; returns when it is over."""
     global _active, _running
-    from mlpace.loadgen.engine import run_test
 
     sut_obj = _resolve(sut, "SUT")
     qsl_obj = _resolve(qsl, "QSL")
@@ -861,12 +866,67 @@ def StartTestWithLogSettings(  # noqa: N802
         if _running:
             raise RuntimeError("StartTest is already running a test in this process")
         _running = True
+    outcome: Any = None
+    stopped_by: int | None = None
     try:
-        run_test(sut_obj, qsl_obj, core, log_settings.to_core(), audit_config=audit, clock=_clock)
+        outcome, stopped_by = _run_stoppable(sut_obj, qsl_obj, core, log_settings, audit)
     finally:
         _active = None
         with _active_lock:
             _running = False
+    _report_loadgen_errors(outcome)
+    if stopped_by is not None:
+        _redeliver(stopped_by)
+
+
+def _run_stoppable(
+    sut_obj: Any, qsl_obj: Any, core: Any, log_settings: LogSettings, audit: Path | None
+) -> tuple[Any, int | None]:
+    """run_test with SIGINT/SIGTERM/SIGHUP ending the test cleanly (every log complete).
+
+    Returns the outcome (None if the test was stopped) and the signal that stopped it."""
+    from mlpace.errors import RunInterrupted, StopRequested
+    from mlpace.loadgen.engine import run_test
+    from mlpace.signals import stop_on_signals
+
+    outcome: Any = None
+    stop = None
+    try:
+        with stop_on_signals() as stop:
+            outcome = run_test(
+                sut_obj, qsl_obj, core, log_settings.to_core(), audit_config=audit, clock=_clock
+            )
+    except RunInterrupted as exc:
+        if stop is None or stop.received is None:
+            raise  # a KeyboardInterrupt from the harness's own code, not one of our signals
+        print(f"mlpace: {exc}", file=sys.stderr, flush=True)
+    except StopRequested as exc:  # it arrived as the test ended: the logs are complete
+        print(f"mlpace: {exc.reason}; the test had finished", file=sys.stderr, flush=True)
+    return outcome, (stop.received if stop is not None else None)
+
+
+def _report_loadgen_errors(outcome: Any) -> None:
+    """The official LoadGen only counts errors in the summary; say them on stderr too."""
+    if outcome is None:
+        return
+    from mlpace.explain import read_detail_log
+
+    detail = outcome.log_paths.get("detail")
+    if detail is None:
+        return
+    for line in read_detail_log(detail).error_lines("mlpace"):
+        print(line, file=sys.stderr, flush=True)
+
+
+def _redeliver(signum: int) -> None:
+    """After a signal stopped the test and its logs were finished, let it do what it would have
+    done without mlpace: the default action ends the process (exit 128 + N, e.g. 143 for
+    SIGTERM), Python's SIGINT handler raises KeyboardInterrupt, a harness's own handler runs."""
+    import signal as _signal
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _signal.raise_signal(_signal.Signals(signum))
 
 
 def _iter_names() -> Iterable[str]:  # pragma: no cover - introspection helper
