@@ -446,7 +446,7 @@ def test_duplicate_and_unknown_completions_fail_the_run(
 ) -> None:
     import mlpace.loadgen.null_sut as null_sut
 
-    monkeypatch.setattr(null_sut, "NullSUT", lambda completion="inline": _TwiceSUT())
+    monkeypatch.setattr(null_sut, "NullSUT", lambda completion="inline", delay_ns=0: _TwiceSUT())
     argv = [*NULL, "--scenario", "SingleStream", "--min-duration", "0.05"]
     code, text = run_cli([*argv, "--output", str(tmp_path)], capsys)
     assert code == 1, text

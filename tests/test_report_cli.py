@@ -94,5 +94,9 @@ def test_report_of_a_folder_without_logs(
 
 
 def test_negative_delay_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([*NULL_SERVER, "--output", str(tmp_path), "--delay-us", "-5"]) == 2
-    assert "delay_ns must be >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main([*NULL_SERVER, "--output", str(tmp_path), "--delay-us", "-5"])
+    assert exit_info.value.code == 2
+    assert (
+        "--delay-us: expected microseconds in [0, 1,000,000], got '-5'" in capsys.readouterr().err
+    )
