@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mlpace.cli import history as history_cmd
     from mlpace.cli import report as report_cmd
     from mlpace.cli import run as run_cmd
+    from mlpace.cli import serve as serve_cmd
     from mlpace.cli import train as train_cmd
 
     parser = argparse.ArgumentParser(
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.register(sub)
     history_cmd.register(sub)
     compare_cmd.register(sub)
+    serve_cmd.register(sub)
     return parser
 
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -119,6 +120,13 @@ class ClientReport:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
 
+def _load_average() -> str:
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def _kind_order(item: tuple[str, int]) -> int:
     return FAILURE_KINDS.index(item[0]) if item[0] in FAILURE_KINDS else len(FAILURE_KINDS)
 
@@ -195,10 +203,16 @@ def client_report(
     total_lag = lag_p.p99_ns + max(0, issue_lag_p99_ns)
     relative = ttft_p.count > 0 and total_lag > LAG_FRACTION_LIMIT * ttft_p.p99_ns
     if total_lag > LAG_LIMIT_NS or relative:
+        cause = (
+            "the client is saturated"
+            if loop_busy > LOOP_BUSY_LIMIT
+            else f"the client was idle, so the machine is short of CPU (load average "
+            f"{_load_average()})"
+        )
         warnings.append(
             f"client-side lag p99 {total_lag / 1e6:.3f} ms (LoadGen issue lag "
             f"{issue_lag_p99_ns / 1e6:.3f} ms + client loop {lag_p.p99_ns / 1e6:.3f} ms) is "
-            "large against the measured latencies: requests left later than scheduled"
+            f"large against the measured latencies: requests left later than scheduled; {cause}"
         )
     if any_server and mismatched:
         warnings.append(
