@@ -116,7 +116,7 @@ class HttpSUT:
         prompts: Sequence[str],
         *,
         tokenizer: Tokenizer | None = None,
-        now_ns: Callable[[], int] = time.monotonic_ns,
+        now_ns: Callable[[], int] = time.perf_counter_ns,
         name: str | None = None,
     ) -> None:
         try:

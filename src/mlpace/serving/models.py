@@ -4,8 +4,10 @@ A served model turns a prompt into an async stream of :class:`Piece` objects, ea
 the tokens it carries (text and id) and its channel (``content`` or ``reasoning``). The echo
 model answers with the prompt's words, on a schedule fixed by its configuration, so a client's
 measured TTFT and TPOT can be checked against known values: token ``j`` (counting reasoning
-tokens first) is ready ``ttft + j * tpot`` after the request arrived, and a chunk leaves when its
-last token is ready.
+tokens first) is ready ``ttft + j * tpot`` after the request arrived, a chunk leaves when its
+last token is ready, and never sooner than ``tpot`` per token after the previous chunk left (a
+server delayed by a busy machine does not catch up in a burst), so TTFT >= ttft and
+TPOT >= tpot hold for every request.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class EchoModel:
             (words[i % len(words)], "content") for i in range(n)
         ]
         j = 0
+        ready = start + cfg.ttft_s - cfg.tpot_s  # when the token before the first was "ready"
         while j < len(tokens):
             channel = tokens[j][1]
             group = [tokens[j][0]]
@@ -84,10 +87,11 @@ class EchoModel:
             while len(group) < cfg.tokens_per_chunk and j < len(tokens) and tokens[j][1] == channel:
                 group.append(tokens[j][0])
                 j += 1
-            ready = start + cfg.ttft_s + (j - 1) * cfg.tpot_s
+            ready += len(group) * cfg.tpot_s
             delay = ready - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+            ready = time.monotonic()  # late (a busy machine): later tokens do not catch up
             yield Piece(tuple(group), tuple(word_id(w) for w in group), channel)
 
 
