@@ -9,11 +9,16 @@ measured per chunk instead of per token, not jitter).
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+import mlpace.audit
 
 pytest.importorskip("aiohttp", reason="the serve extra (aiohttp) is not installed")
 pytest.importorskip("starlette", reason="the serve extra (starlette) is not installed")
@@ -161,3 +166,29 @@ def test_concurrency_limit_queues_requests(echo_url: str, tmp_path: Path) -> Non
     assert c.requests == 22
     # 22 requests, two at a time, each >= 40 ms: the last waited for ~10 rounds.
     assert c.queue_wait.max_ns >= 8 * (TTFT_S + (TOKENS - 1) * TPOT_S) * 1e9
+
+
+INFERENCE = Path(os.environ.get("MLPACE_INFERENCE_DIR", "/work/ext/inference"))
+
+
+@pytest.mark.parametrize("scenario", ["Server", "Offline"])
+def test_test06_runs_against_the_endpoint(echo_url: str, tmp_path: Path, scenario: str) -> None:
+    """Compliance TEST06 (LLM output consistency) over HTTP: the token ids the server streams
+    are what the accuracy log holds; mlpace's verifier and, when present, the official script
+    both pass."""
+    from mlpace.audit.verify import verify
+
+    conf = Path(mlpace.audit.__file__).parent / "data" / "v6.1" / "TEST06.audit.conf"
+    p = _run(echo_url, tmp_path / "run", scenario, audit_conf=str(conf), target_qps=200.0)
+    assert p.outcome is not None and p.client is not None and p.client.failed == 0
+    verdict = verify("TEST06", reference=None, test_dir=tmp_path / "run")
+    assert verdict.passed and verdict.strict_passed
+    script = INFERENCE / "compliance" / "TEST06" / "run_verification.py"
+    if not script.is_file():
+        return  # the official half needs the MLCommons inference repository
+    proc = subprocess.run(
+        [sys.executable, str(script), "-c", str(tmp_path / "run"), "-o", str(tmp_path / "off"),
+         "-s", scenario],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert "TEST06 verification complete" in proc.stdout, proc.stdout + proc.stderr
