@@ -10,7 +10,8 @@ records:
   delay to start the request);
 * TTFT from the schedule = first content token - scheduled time; the client overhead is that
   minus the echo server's configured TTFT;
-* achieved rate = completed requests / (last request start - first request start).
+* achieved rate = completed requests / (last request start - first request start), beside
+  the scheduled rate (the same over the target times each tool computed).
 
 The sustained rate is the highest rung where the achieved rate is within 5 % of the requested
 one and the dispatch lag p99 stays at or under 1 ms. Rows are medians over ``--reps``.
@@ -51,12 +52,25 @@ def _pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(p * len(s)))]
 
 
-def _summary(lag_s: list[float], ttft_s: list[float], starts: list[float], errors: int) -> dict:
-    span = max(starts) - min(starts) if len(starts) > 1 else float("nan")
+def _rate(times: list[float]) -> float:
+    span = max(times) - min(times) if len(times) > 1 else 0.0
+    return (len(times) - 1) / span if span > 0 else float("nan")
+
+
+def _summary(
+    lag_s: list[float],
+    ttft_s: list[float],
+    starts: list[float],
+    targets: list[float],
+    errors: int,
+    untargeted: int = 0,
+) -> dict:
     return {
         "completed": len(ttft_s),
         "errors": errors,
-        "achieved_rate": (len(starts) - 1) / span if span and span > 0 else float("nan"),
+        "untargeted": untargeted,
+        "scheduled_rate": _rate(targets),
+        "achieved_rate": _rate(starts),
         "lag_p50_ms": _pct(lag_s, 0.5) * 1e3,
         "lag_p99_ms": _pct(lag_s, 0.99) * 1e3,
         "overhead_p50_ms": _pct(ttft_s, 0.5) * 1e3 - TTFT_MS,
@@ -89,7 +103,7 @@ def mlpace_point(url: str, rate: float, seconds: float, prompts_file: str, out: 
         finally:
             sut.close()
     raw = outcome.performance.raw
-    lag, ttft, starts = [], [], []
+    lag, ttft, starts, targets = [], [], [], []
     errors = 0
     for rec in sut.records:
         k = rec.sample_id - raw.first_sample_id
@@ -100,7 +114,8 @@ def mlpace_point(url: str, rate: float, seconds: float, prompts_file: str, out: 
         lag.append((sched_lag + rec.started_ns - rec.issued_ns) / 1e9)
         ttft.append(int(raw.first_token_ns[k] - raw.scheduled_ns[k]) / 1e9)
         starts.append(rec.started_ns / 1e9)
-    Path(out).write_text(json.dumps(_summary(lag, ttft, starts, errors)))
+        targets.append(int(raw.scheduled_ns[k]) / 1e9)
+    Path(out).write_text(json.dumps(_summary(lag, ttft, starts, targets, errors)))
 
 
 # ------------------------------------------------------------------ one GuideLLM point
@@ -120,22 +135,34 @@ def guidellm_point(
             "--output", f"kind=json,path={result}",
             "--disable-console",
         ]  # fmt: skip
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+        # Its own session, so its worker processes go with it if this script is stopped.
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        try:
+            _, err = proc.communicate(timeout=900)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         if not result.is_file():
-            raise RuntimeError(f"guidellm failed ({proc.returncode}): {proc.stderr[-2000:]}")
+            raise RuntimeError(f"guidellm failed ({proc.returncode}): {err[-2000:]}")
         data = json.loads(result.read_text())
     bench = data["benchmarks"][0]
-    lag, ttft, starts = [], [], []
+    lag, ttft, starts, targets = [], [], [], []
+    untargeted = 0
     for req in bench["requests"]["successful"]:
         t = req["info"]["timings"]
         first = t.get("first_output_token_iteration") or t.get("first_token_iteration")
-        if t.get("targeted_start") is None or t.get("request_start") is None or first is None:
+        if not t.get("targeted_start") or t.get("request_start") is None or first is None:
+            untargeted += 1  # no target time recorded (0 or missing): no lag to measure
             continue
         lag.append(t["request_start"] - t["targeted_start"])
         ttft.append(first - t["targeted_start"])
         starts.append(t["request_start"])
+        targets.append(t["targeted_start"])
     errors = len(bench["requests"]["errored"]) + len(bench["requests"]["incomplete"])
-    summary = _summary(lag, ttft, starts, errors)
+    summary = _summary(lag, ttft, starts, targets, errors, untargeted)
     Path(out).write_text(json.dumps(summary))
     return summary
 
@@ -195,6 +222,7 @@ def main() -> int:
         print("GuideLLM or a tokenizer folder not found: measuring mlpace alone", file=sys.stderr)
     results: dict[str, dict[float, list[dict]]] = {t: {r: [] for r in rates} for t in tools}
     load_before = os.getloadavg()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop like Ctrl-C: clean up
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         prompts = _prompts(tmp)
@@ -247,9 +275,9 @@ def _table(
         f"arrivals; {args.seconds:g} s per point; medians of {args.reps} reps; load average "
         f"before {load_before[0]:.1f}, after {load_after[0]:.1f} (1 min).",
         "",
-        "| rate req/s | tool | achieved req/s | dispatch lag p50 / p99 ms | "
-        "TTFT overhead p50 / p99 ms | errors |",
-        "|---|---|---|---|---|---|",
+        "| rate req/s | tool | scheduled req/s | achieved req/s | dispatch lag p50 / p99 ms | "
+        "TTFT overhead p50 / p99 ms | errors | no target time |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     sustained: dict[str, float] = {}
     for rate in rates:
@@ -258,10 +286,12 @@ def _table(
             achieved = _median(rows, "achieved_rate")
             lag99 = _median(rows, "lag_p99_ms")
             lines.append(
-                f"| {rate:g} | {tool} | {achieved:.1f} | {_median(rows, 'lag_p50_ms'):.3f} / "
+                f"| {rate:g} | {tool} | {_median(rows, 'scheduled_rate'):.1f} | {achieved:.1f} | "
+                f"{_median(rows, 'lag_p50_ms'):.3f} / "
                 f"{lag99:.3f} | {_median(rows, 'overhead_p50_ms'):.2f} / "
                 f"{_median(rows, 'overhead_p99_ms'):.2f} | "
-                f"{int(sum(r['errors'] for r in rows))} |"
+                f"{int(sum(r['errors'] for r in rows))} | "
+                f"{int(sum(r.get('untargeted', 0) for r in rows))} |"
             )
             if achieved >= 0.95 * rate and lag99 <= LAG_LIMIT_MS:
                 sustained[tool] = max(sustained.get(tool, 0.0), rate)
