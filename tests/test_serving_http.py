@@ -89,6 +89,10 @@ def test_every_scenario_streams_and_measures_tokens(
         assert result.valid, [c for c in result.checks if not c.passed]
     side = json.loads((tmp_path / "mlpace_http_client.json").read_text())
     assert side["completed"] == result.sample_count
+    rows = [json.loads(line) for line in (tmp_path / "mlpace_http_requests.jsonl").open()]
+    assert len(rows) == result.sample_count
+    assert all(sum(r["chunk_tokens"]) == r["server_tokens"] == TOKENS for r in rows)
+    assert all(0 <= r["issued_ns"] <= r["first_content_ns"] <= r["done_ns"] for r in rows)
     system = json.loads((tmp_path / "system_description.json").read_text())
     assert system["is_network"] == "true"
     detail = (tmp_path / "mlperf_log_detail.txt").read_text()

@@ -3,8 +3,8 @@
 Each scenario is one LoadGen token-latency run (``use_token_latencies``): the summary and detail
 logs are the official ones for an LLM (TTFT, TPOT, tokens per second, the TTFT/TPOT constraints
 and early stopping). Beside them the pass writes ``mlpace_http_client.json`` (what
-:func:`mlpace.serving.report.client_report` found) and ``system_description.json`` with the
-network-division keys.
+:func:`mlpace.serving.report.client_report` found), ``mlpace_http_requests.jsonl`` (every
+request's timeline and tokens) and ``system_description.json`` with the network-division keys.
 
 Defaults for a quick, VALID local run (every one can be changed by a flag or user.conf):
 TTFT bound 2 s and TPOT bound 200 ms (the bounds of the 70B-class MLPerf LLMs), a 10 s minimum
@@ -26,7 +26,7 @@ from mlpace.errors import DatasetError, MlpaceError, SutError
 from mlpace.loadgen.early_stopping import queries_needed
 from mlpace.loadgen.enums import TestMode, TestScenario
 from mlpace.loadgen.settings import TestSettings
-from mlpace.serving.client import HttpSUT, HttpTarget
+from mlpace.serving.client import HttpSUT, HttpTarget, RequestRecord
 from mlpace.serving.network import network_description
 from mlpace.serving.report import ClientReport, client_report
 from mlpace.serving.tokenize import load_tokenizer
@@ -38,6 +38,7 @@ DEFAULT_SS_EXPECTED_MS = 100.0
 DEFAULT_SERVER_QPS = 5.0
 DEFAULT_OFFLINE_QPS = 50.0
 CLIENT_FILE = "mlpace_http_client.json"
+REQUESTS_FILE = "mlpace_http_requests.jsonl"
 SYSTEM_FILE = "system_description.json"
 # The LoadGen's own backstop when no sample completes: well past every request's own timeout.
 SAMPLE_TIMEOUT_MARGIN_S = 30.0
@@ -261,11 +262,42 @@ def run_http(
             concurrency_limit=options.target.max_concurrency,
         )
         (out_dir / CLIENT_FILE).write_text(report.to_json() + "\n", encoding="utf-8")
+        write_requests(out_dir / REQUESTS_FILE, sut.records)
         _write_system(out_dir, options.target)
         if outcome is not None and on_pass is not None:
             on_pass(outcome, out_dir)
         passes.append(HttpPass(scenario, out_dir, outcome, report, error))
     return passes
+
+
+def write_requests(path: Path, records: Sequence[RequestRecord]) -> None:
+    """One JSON line per request: its timeline in ns from the pass's first issue (-1: never),
+    every chunk's arrival and token count, the server's and the client's token counts."""
+    t0 = min((r.issued_ns for r in records), default=0)
+
+    def rel(t: int) -> int:
+        return t - t0 if t >= 0 else -1
+
+    with path.open("w", encoding="utf-8") as f:
+        for r in records:
+            row = {
+                "sample_id": r.sample_id,
+                "qsl_index": r.index,
+                "issued_ns": rel(r.issued_ns),
+                "started_ns": rel(r.started_ns),
+                "sent_ns": rel(r.sent_ns),
+                "first_output_ns": rel(r.first_output_ns),
+                "first_content_ns": rel(r.first_content_ns),
+                "done_ns": rel(r.done_ns),
+                "chunk_ns": [rel(t) for t in r.chunk_ns],
+                "chunk_tokens": list(r.chunk_tokens),
+                "reasoning_tokens": r.reasoning_tokens,
+                "server_tokens": r.server_tokens,
+                "client_tokens": r.client_tokens,
+                "failure": r.failure,
+                "detail": r.detail,
+            }
+            f.write(json.dumps(row, separators=(",", ":")) + "\n")
 
 
 def _write_system(out_dir: Path, target: HttpTarget) -> None:
@@ -282,10 +314,12 @@ def _write_system(out_dir: Path, target: HttpTarget) -> None:
 
 __all__ = [
     "CLIENT_FILE",
+    "REQUESTS_FILE",
     "HttpPass",
     "HttpRunOptions",
     "PromptLibrary",
     "http_settings",
     "load_prompts",
     "run_http",
+    "write_requests",
 ]
