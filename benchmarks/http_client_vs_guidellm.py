@@ -154,8 +154,9 @@ def guidellm_point(
     for req in bench["requests"]["successful"]:
         t = req["info"]["timings"]
         first = t.get("first_output_token_iteration") or t.get("first_token_iteration")
-        if not t.get("targeted_start") or t.get("request_start") is None or first is None:
-            untargeted += 1  # no target time recorded (0 or missing): no lag to measure
+        target, start = t.get("targeted_start"), t.get("request_start")
+        if not target or start is None or first is None or abs(start - target) > 3600:
+            untargeted += 1  # no usable target time (missing, 0, not an epoch time)
             continue
         lag.append(t["request_start"] - t["targeted_start"])
         ttft.append(first - t["targeted_start"])
