@@ -120,7 +120,14 @@ def mlpace_point(url: str, rate: float, seconds: float, prompts_file: str, out: 
 
 # ------------------------------------------------------------------ one GuideLLM point
 def guidellm_point(
-    exe: str, url: str, rate: float, seconds: float, prompts_file: str, tokenizer: str, out: str
+    exe: str,
+    url: str,
+    rate: float,
+    seconds: float,
+    prompts_file: str,
+    tokenizer: str,
+    out: str,
+    keep: Path | None = None,
 ) -> dict:
     base = url.removesuffix("/v1")
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,6 +155,9 @@ def guidellm_point(
         if not result.is_file():
             raise RuntimeError(f"guidellm failed ({proc.returncode}): {err[-2000:]}")
         data = json.loads(result.read_text())
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(result, keep / Path(out).name)
     bench = data["benchmarks"][0]
     lag, ttft, starts, targets = [], [], [], []
     untargeted = 0
@@ -216,6 +226,7 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--markdown", default=None)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--keep", default=None, help="folder to keep GuideLLM's own JSON results")
     args = ap.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     tools = ["mlpace"] + (["guidellm"] if args.guidellm and args.tokenizer else [])
@@ -245,7 +256,7 @@ def main() -> int:
                         else:
                             row = guidellm_point(
                                 args.guidellm, url, rate, args.seconds, prompts, args.tokenizer,
-                                out,
+                                out, Path(args.keep) if args.keep else None,
                             )  # fmt: skip
                         results[tool][rate].append(row)
                         print(f"rep {rep} rate {rate:g} {tool}: {json.dumps(row)}", flush=True)
