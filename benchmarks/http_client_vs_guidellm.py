@@ -288,7 +288,7 @@ def _table(
         f"before {load_before[0]:.1f}, after {load_after[0]:.1f} (1 min).",
         "",
         "| rate req/s | tool | scheduled req/s | achieved req/s | dispatch lag p50 / p99 ms | "
-        "TTFT overhead p50 / p99 ms | errors | no target time |",
+        "TTFT overhead p50 / p99 ms | unfinished | no target time |",
         "|---|---|---|---|---|---|---|---|",
     ]
     sustained: dict[str, float] = {}
