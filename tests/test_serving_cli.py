@@ -140,5 +140,6 @@ def test_translation_server_acceptance(tmp_path: Path, capsys: pytest.CaptureFix
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     assert "mlpace: Server: VALID" in text, text
-    assert "first token percentile latency" in text and "Completed tokens per second" in text
+    assert "percentile first token latency" in text and "Completed tokens per second" in text
+    assert "percentile time to output token" in text and "0 failed" in text
     assert code == 0, text
