@@ -1,0 +1,1 @@
+"""Scheduler-driven adaptive runtime (stands alone: NumPy only)."""
