@@ -83,7 +83,9 @@ class CpuModel:
         return self.scan_fixed + self.scan_per_element * elements
 
     def compress(self, elements: int, nnz: int) -> float:
-        return self.compress_fixed + self.compress_per_element * elements + self.compress_per_nnz * nnz
+        return (
+            self.compress_fixed + self.compress_per_element * elements + self.compress_per_nnz * nnz
+        )
 
     def reduce(self, elements: int) -> float:
         return self.reduce_per_element * elements

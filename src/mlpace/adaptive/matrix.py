@@ -36,7 +36,9 @@ def kronecker_edges(
     a, b, c, d = initiator
     if min(initiator) < 0 or abs(a + b + c + d - 1.0) > 1e-9:
         raise AdaptiveError(
-            "initiator probabilities must be >= 0 and add up to 1", field="initiator", value=initiator
+            "initiator probabilities must be >= 0 and add up to 1",
+            field="initiator",
+            value=initiator,
         )
     rng = np.random.default_rng(seed)
     m = edge_factor << scale
@@ -56,12 +58,15 @@ def kronecker_edges(
     return rows, cols
 
 
-def graph500_matrix(order: int, edge_factor: int, *, seed: int, permute: bool = False) -> FloatArray:
+def graph500_matrix(
+    order: int, edge_factor: int, *, seed: int, permute: bool = False
+) -> FloatArray:
     """Dense ``order`` x ``order`` array holding the Kronecker graph's weighted adjacency."""
     scale = order.bit_length() - 1
     if order < 2 or 1 << scale != order:
-        raise AdaptiveError("the Graph500 generator needs a power-of-two order", field="order",
-                            value=order)
+        raise AdaptiveError(
+            "the Graph500 generator needs a power-of-two order", field="order", value=order
+        )
     rows, cols = kronecker_edges(scale, edge_factor, seed=seed, permute=permute)
     weights = np.random.default_rng(seed + 1).uniform(0.5, 1.5, rows.size)
     out = np.zeros((order, order))
@@ -69,12 +74,15 @@ def graph500_matrix(order: int, edge_factor: int, *, seed: int, permute: bool = 
     return out
 
 
-def overlay_tiles(tiles_per_side: int, fraction: float, *, seed: int, phase: int) -> list[tuple[int, int]]:
+def overlay_tiles(
+    tiles_per_side: int, fraction: float, *, seed: int, phase: int
+) -> list[tuple[int, int]]:
     """The (block row, block column) of the tiles a phase makes dense: ``round(fraction * T)``
     of the ``T`` tiles, drawn without replacement."""
     if not 0.0 <= fraction <= 1.0:
-        raise AdaptiveError("the dense-overlay fraction must be in [0, 1]", field="overlay",
-                            value=fraction)
+        raise AdaptiveError(
+            "the dense-overlay fraction must be in [0, 1]", field="overlay", value=fraction
+        )
     total = tiles_per_side * tiles_per_side
     count = int(round(fraction * total))
     rng = np.random.default_rng([seed, phase, 7])
@@ -82,13 +90,16 @@ def overlay_tiles(tiles_per_side: int, fraction: float, *, seed: int, phase: int
     return [(int(i) // tiles_per_side, int(i) % tiles_per_side) for i in sorted(picked)]
 
 
-def apply_overlay(base: FloatArray, tile: int, blocks: list[tuple[int, int]], *, seed: int,
-                  phase: int) -> FloatArray:
+def apply_overlay(
+    base: FloatArray, tile: int, blocks: list[tuple[int, int]], *, seed: int, phase: int
+) -> FloatArray:
     """A copy of ``base`` with every listed tile replaced by a dense block of values."""
-    out = base.copy()
+    out: FloatArray = base.copy()
     rng = np.random.default_rng([seed, phase, 11])
     for bi, bj in blocks:
-        out[bi * tile:(bi + 1) * tile, bj * tile:(bj + 1) * tile] = rng.uniform(0.5, 1.5, (tile, tile))
+        out[bi * tile : (bi + 1) * tile, bj * tile : (bj + 1) * tile] = rng.uniform(
+            0.5, 1.5, (tile, tile)
+        )
     return out
 
 
@@ -115,7 +126,8 @@ class CsrTile:
     def matvec(self, x: FloatArray) -> FloatArray:
         counts = np.diff(self.indptr)
         row_of = np.repeat(np.arange(self.shape[0]), counts)
-        return np.bincount(row_of, weights=self.data * x[self.indices], minlength=self.shape[0])
+        products = self.data * x[self.indices]
+        return np.bincount(row_of, weights=products, minlength=self.shape[0]).astype(np.float64)
 
     def to_dense(self) -> FloatArray:
         out = np.zeros(self.shape)
@@ -147,8 +159,9 @@ def check_geometry(order: int, tile: int, threshold: int) -> None:
     if order < 1:
         raise AdaptiveError("the matrix order must be at least 1", field="order", value=order)
     if not 1 <= tile <= order:
-        raise AdaptiveError(f"the tile size must be in [1, {order}] (the order)", field="tile",
-                            value=tile)
+        raise AdaptiveError(
+            f"the tile size must be in [1, {order}] (the order)", field="tile", value=tile
+        )
     if order % tile:
         raise AdaptiveError(
             f"the tile size must divide the order {order} evenly", field="tile", value=tile

@@ -12,17 +12,27 @@ def _ms(ns: float) -> str:
     return f"{ns / 1e6:,.2f}"
 
 
-def format_report(report: SpmvReport, *, executor: str = "virtual", show_toggles: bool = False
-                  ) -> str:
+def format_report(
+    report: SpmvReport, *, executor: str = "virtual", show_toggles: bool = False
+) -> str:
     cfg = report.config
     t = cfg.tiles_per_side
     reps = len(next(iter(report.results.values())))
-    link = ("measured copy time (this machine's memory is the link)" if cfg.link.measured
-            else f"{cfg.link.gbps:g} GB/s, {cfg.link.latency_ns / 1000:g} µs latency")
-    cpu = ("fitted cost model (deterministic)" if cfg.cpu_model is not None
-           else "measured thread CPU time")
-    clock = ("makespan in virtual time on the modelled machine" if executor == "virtual"
-             else "wall time on real threads")
+    link = (
+        "measured copy time (this machine's memory is the link)"
+        if cfg.link.measured
+        else f"{cfg.link.gbps:g} GB/s, {cfg.link.latency_ns / 1000:g} µs latency"
+    )
+    cpu = (
+        "fitted cost model (deterministic)"
+        if cfg.cpu_model is not None
+        else "measured thread CPU time"
+    )
+    clock = (
+        "makespan in virtual time on the modelled machine"
+        if executor == "virtual"
+        else "wall time on real threads"
+    )
     lines = [
         f"mlpace adaptive spmv: {cfg.order} x {cfg.order} matrix, {cfg.tile} x {cfg.tile} tiles "
         f"({t * t}), compression candidate below {cfg.threshold} non-zeros, "
@@ -78,10 +88,19 @@ def report_json(report: SpmvReport) -> dict[str, Any]:
     cfg = report.config
     out: dict[str, Any] = {
         "config": {
-            "order": cfg.order, "tile": cfg.tile, "threshold": cfg.threshold,
-            "workers": cfg.workers, "links": cfg.n_links, "alpha": cfg.alpha, "beta": cfg.beta,
-            "phases": cfg.phases, "overlay": cfg.overlay, "edge_factor": cfg.edge_factor,
-            "seed": cfg.seed, "window": cfg.window, "link_gbps": cfg.link.gbps,
+            "order": cfg.order,
+            "tile": cfg.tile,
+            "threshold": cfg.threshold,
+            "workers": cfg.workers,
+            "links": cfg.n_links,
+            "alpha": cfg.alpha,
+            "beta": cfg.beta,
+            "phases": cfg.phases,
+            "overlay": cfg.overlay,
+            "edge_factor": cfg.edge_factor,
+            "seed": cfg.seed,
+            "window": cfg.window,
+            "link_gbps": cfg.link.gbps,
             "link_latency_ns": cfg.link.latency_ns,
             "cost": "model" if cfg.cpu_model is not None else "measured",
         },
@@ -91,13 +110,22 @@ def report_json(report: SpmvReport) -> dict[str, Any]:
     for v, runs in report.results.items():
         m = report.median(v)
         out["variants"][v] = {
-            "time_ns": m.time_ns, "times_ns": [r.time_ns for r in runs],
-            "bytes_moved": m.bytes_moved, "csr_sends": m.compressed_tiles,
-            "switches": m.switches, "max_error": m.max_error, "validated": m.validated,
+            "time_ns": m.time_ns,
+            "times_ns": [r.time_ns for r in runs],
+            "bytes_moved": m.bytes_moved,
+            "csr_sends": m.compressed_tiles,
+            "switches": m.switches,
+            "max_error": m.max_error,
+            "validated": m.validated,
             "cpu_ns": m.cpu_ns,
             "toggles": [
-                {"time_ns": t.time_ns, "from": t.old, "to": t.new, "ratio": _finite(t.mode.ratio),
-                 "mode": {k: _finite(x) for k, x in t.mode.as_dict().items()}}
+                {
+                    "time_ns": t.time_ns,
+                    "from": t.old,
+                    "to": t.new,
+                    "ratio": _finite(t.mode.ratio),
+                    "mode": {k: _finite(x) for k, x in t.mode.as_dict().items()},
+                }
                 for t in m.toggles
             ],
         }
@@ -105,7 +133,8 @@ def report_json(report: SpmvReport) -> dict[str, Any]:
         a = report.median("adaptive").time_ns
         out["speedups"] = {
             v: dict(zip(("ratio", "time_reduction"), speedup(report.median(v).time_ns, a)))
-            for v in report.results if v != "adaptive"
+            for v in report.results
+            if v != "adaptive"
         }
     return out
 

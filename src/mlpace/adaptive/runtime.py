@@ -15,7 +15,7 @@ alpha, off above beta, hold in between. Every toggle is recorded with time, mode
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,9 +138,7 @@ class ModeTracker:
 
     def mode(self) -> Mode:
         if self._cached is None:
-            self._cached = Mode(
-                tuple(self._loads.items()), self._tasks, self._compute, self._comm
-            )
+            self._cached = Mode(tuple(self._loads.items()), self._tasks, self._compute, self._comm)
         return self._cached
 
 

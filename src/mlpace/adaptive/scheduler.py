@@ -244,6 +244,7 @@ class ThreadScheduler:
         cond = threading.Condition()
         errors: list[BaseException] = []
         threads: dict[str, threading.Thread] = {}
+        running = [0]
         t0 = self.clock_ns()
 
         def now() -> int:
@@ -258,6 +259,7 @@ class ThreadScheduler:
                         cond.notify_all()
                         return
                     task = book.ready[res].popleft()
+                    running[0] += 1
                     task.start_ns = now()
                 try:
                     c0 = self.cpu_time_ns()
@@ -271,6 +273,7 @@ class ThreadScheduler:
                         cond.notify_all()
                     return
                 with cond:
+                    running[0] -= 1
                     _charge(book, task, res, cpu_ns, duration)
                     book.finish(task, now())
                     book.admit(now())
@@ -290,13 +293,16 @@ class ThreadScheduler:
                 threads[f"{CPU}#{i}"] = threading.Thread(target=worker, args=(CPU,), daemon=True)
                 threads[f"{CPU}#{i}"].start()
             spawn_named()
-        while True:
-            with cond:
-                while not book.done and not errors:
-                    cond.wait(0.5)
-                    spawn_named()
-                cond.notify_all()
-                break
+        with cond:
+            while not book.done and not errors:
+                cond.wait(0.5)
+                spawn_named()
+                stuck = running[0] == 0 and not any(book.ready.values())
+                if stuck and not book.done and not errors:
+                    errors.append(
+                        AdaptiveError("the task stream cannot make progress", field="stream")
+                    )
+            cond.notify_all()
         for thread in list(threads.values()):
             thread.join()
         if errors:

@@ -96,8 +96,9 @@ class SpmvConfig:
             if value < low:
                 raise AdaptiveError(f"{name} must be at least {low}", field=name, value=value)
         if not 0.0 <= self.overlay <= 1.0:
-            raise AdaptiveError("the overlay fraction must be in [0, 1]", field="overlay",
-                                value=self.overlay)
+            raise AdaptiveError(
+                "the overlay fraction must be in [0, 1]", field="overlay", value=self.overlay
+            )
 
     @property
     def tiles_per_side(self) -> int:
@@ -133,8 +134,7 @@ def make_phases(cfg: SpmvConfig) -> list[Phase]:
         x = np.random.default_rng([cfg.seed, p, 3]).uniform(-1.0, 1.0, cfg.order)
         csr = [[compress(tiles[i, j]) for j in range(t)] for i in range(t)]
         phases.append(
-            Phase(p, x, matrix @ x, tiles, np.count_nonzero(tiles, axis=(2, 3)), csr,
-                  len(blocks))
+            Phase(p, x, matrix @ x, tiles, np.count_nonzero(tiles, axis=(2, 3)), csr, len(blocks))
         )
     return phases
 
@@ -156,8 +156,13 @@ class VariantResult:
 class _Program:
     """Emits one variant's task stream and collects what it computes."""
 
-    def __init__(self, variant: str, cfg: SpmvConfig, phases: Sequence[Phase],
-                 engine_state: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        variant: str,
+        cfg: SpmvConfig,
+        phases: Sequence[Phase],
+        engine_state: Callable[[], str],
+    ) -> None:
         self.variant = variant
         self.cfg = cfg
         self.phases = phases
@@ -185,8 +190,12 @@ class _Program:
 
         for i in range(t):
             for j in range(t):
-                task = Task(f"analyse {i},{j}", COMPRESS,
-                            self.elements * costs.EST_NS_PER_SCANNED_ELEMENT, tag="scan")
+                task = Task(
+                    f"analyse {i},{j}",
+                    COMPRESS,
+                    self.elements * costs.EST_NS_PER_SCANNED_ELEMENT,
+                    tag="scan",
+                )
                 task.fn = _bind(scan, i, j, task)
                 yield task
 
@@ -203,24 +212,35 @@ class _Program:
                 source, est_bytes, prep = self._source(phase, i, j, meta_nnz, dense_bytes)
                 if prep is not None:
                     yield prep
-                send = Task(f"p{phase.index} send {i},{j}", COMM, cfg.link.estimate_ns(est_bytes),
-                            deps=(prep,) if prep else (), resource=link, tag="send")
+                send = Task(
+                    f"p{phase.index} send {i},{j}",
+                    COMM,
+                    cfg.link.estimate_ns(est_bytes),
+                    deps=(prep,) if prep else (),
+                    resource=link,
+                    tag="send",
+                )
                 send.fn = _bind(self._send, source, send)
                 yield send
-                mult = Task(f"p{phase.index} multiply {i},{j}", COMPUTE,
-                            2 * meta_nnz * costs.EST_NS_PER_USEFUL_FLOP, deps=(send,),
-                            tag="multiply")
-                mult.fn = _bind(self._multiply, send, phase.x[j * n:(j + 1) * n], partial, i, j,
-                                mult)
+                mult = Task(
+                    f"p{phase.index} multiply {i},{j}",
+                    COMPUTE,
+                    2 * meta_nnz * costs.EST_NS_PER_USEFUL_FLOP,
+                    deps=(send,),
+                    tag="multiply",
+                )
+                mult.fn = _bind(
+                    self._multiply, send, phase.x[j * n : (j + 1) * n], partial, i, j, mult
+                )
                 multiplies.append(mult)
                 yield mult
-        reduce = Task(f"p{phase.index} reduce", COMPUTE, 0.0, deps=tuple(multiplies),
-                      tag="reduce")
+        reduce = Task(f"p{phase.index} reduce", COMPUTE, 0.0, deps=tuple(multiplies), tag="reduce")
         reduce.fn = _bind(self._reduce, partial, reduce)
         yield reduce
 
-    def _source(self, phase: Phase, i: int, j: int, meta_nnz: int, dense_bytes: int
-                ) -> tuple[Callable[[], FloatArray | CsrTile], int, Task | None]:
+    def _source(
+        self, phase: Phase, i: int, j: int, meta_nnz: int, dense_bytes: int
+    ) -> tuple[Callable[[], FloatArray | CsrTile], int, Task | None]:
         """Where the send task takes its payload from, the bytes it declares, and the
         compression task in front of it (adaptive engine on)."""
         csr_bytes = csr_nbytes(self.cfg.tile, meta_nnz)
@@ -238,8 +258,12 @@ class _Program:
             return (lambda: dense), dense_bytes, None
         if self.engine_state() != ON:
             return (lambda: dense), dense_bytes, None
-        prep = Task(f"p{phase.index} compress {i},{j}", COMPRESS,
-                    self.elements * costs.EST_NS_PER_SCANNED_ELEMENT, tag="compress")
+        prep = Task(
+            f"p{phase.index} compress {i},{j}",
+            COMPRESS,
+            self.elements * costs.EST_NS_PER_SCANNED_ELEMENT,
+            tag="compress",
+        )
         prep.fn = _bind(self._engine, dense, prep)
         candidate = meta_nnz < self.cfg.threshold
         return (lambda: prep.result), csr_bytes if candidate else dense_bytes, prep
@@ -263,8 +287,9 @@ class _Program:
             self.compressed += 1
         return received
 
-    def _multiply(self, send: Task, x: FloatArray, partial: FloatArray, i: int, j: int,
-                  task: Task) -> None:
+    def _multiply(
+        self, send: Task, x: FloatArray, partial: FloatArray, i: int, j: int, task: Task
+    ) -> None:
         payload = send.result
         if isinstance(payload, CsrTile):
             task.work["csr_nnz"] = payload.nnz
@@ -307,12 +332,14 @@ def _policy(cfg: SpmvConfig) -> Callable[[Task, int], int]:
     return charge
 
 
-def run_variant(variant: str, cfg: SpmvConfig, phases: Sequence[Phase], *,
-                threads: bool = False) -> VariantResult:
+def run_variant(
+    variant: str, cfg: SpmvConfig, phases: Sequence[Phase], *, threads: bool = False
+) -> VariantResult:
     """Run one variant over all phases and check every phase's result against NumPy."""
     if variant not in VARIANTS:
-        raise AdaptiveError(f"unknown variant; choose from {', '.join(VARIANTS)}",
-                            field="variant", value=variant)
+        raise AdaptiveError(
+            f"unknown variant; choose from {', '.join(VARIANTS)}", field="variant", value=variant
+        )
     opts = Optimisations()
     opts.register(ENGINE, hysteresis(cfg.alpha, cfg.beta), initial=OFF)
     program = _Program(variant, cfg, phases, lambda: opts.state(ENGINE))
@@ -320,16 +347,34 @@ def run_variant(variant: str, cfg: SpmvConfig, phases: Sequence[Phase], *,
     tracker = ModeTracker(compute_types=(COMPUTE,), comm_types=(COMM,))
     stats: RunStats
     if threads:
-        stats = ThreadScheduler(processors=cfg.workers, window=cfg.window, optimisations=use_opts,
-                                tracker=tracker, durations=_policy(cfg)).run(program.stream())
+        stats = ThreadScheduler(
+            processors=cfg.workers,
+            window=cfg.window,
+            optimisations=use_opts,
+            tracker=tracker,
+            durations=_policy(cfg),
+        ).run(program.stream())
     else:
-        stats = VirtualScheduler(processors=cfg.workers, window=cfg.window,
-                                 optimisations=use_opts, tracker=tracker,
-                                 durations=_policy(cfg)).run(program.stream())
+        stats = VirtualScheduler(
+            processors=cfg.workers,
+            window=cfg.window,
+            optimisations=use_opts,
+            tracker=tracker,
+            durations=_policy(cfg),
+        ).run(program.stream())
     max_err, ok = _check(program.results, phases)
-    return VariantResult(variant, stats.makespan_ns, program.bytes_moved,
-                         len(stats.toggles), max_err, ok, stats.cpu_ns, program.compressed,
-                         dict(stats.busy_ns), list(stats.toggles))
+    return VariantResult(
+        variant,
+        stats.makespan_ns,
+        program.bytes_moved,
+        len(stats.toggles),
+        max_err,
+        ok,
+        stats.cpu_ns,
+        program.compressed,
+        dict(stats.busy_ns),
+        list(stats.toggles),
+    )
 
 
 def _check(results: Sequence[FloatArray], phases: Sequence[Phase]) -> tuple[float, bool]:
@@ -360,8 +405,14 @@ class SpmvReport:
         return all(r.validated for runs in self.results.values() for r in runs)
 
 
-def run_spmv(cfg: SpmvConfig, *, variants: Sequence[str] = VARIANTS, reps: int = 1,
-             threads: bool = False, phases: Sequence[Phase] | None = None) -> SpmvReport:
+def run_spmv(
+    cfg: SpmvConfig,
+    *,
+    variants: Sequence[str] = VARIANTS,
+    reps: int = 1,
+    threads: bool = False,
+    phases: Sequence[Phase] | None = None,
+) -> SpmvReport:
     """All variants, alternating, ``reps`` times; the median repetition is the one reported."""
     cfg.validate()
     if reps < 1:

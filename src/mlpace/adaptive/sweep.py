@@ -33,18 +33,36 @@ class SweepResult:
         return all(r.validated for r in self.rows)
 
 
-def run_sweep(cfg: SpmvConfig, *, alphas: Sequence[float], betas: Sequence[float],
-              overlays: Sequence[float], progress: Callable[[str], None] | None = None
-              ) -> SweepResult:
+def run_sweep(
+    cfg: SpmvConfig,
+    *,
+    alphas: Sequence[float],
+    betas: Sequence[float],
+    overlays: Sequence[float],
+    progress: Callable[[str], None] | None = None,
+) -> SweepResult:
     rows: list[SweepRow] = []
     say = progress or (lambda _line: None)
 
     def record(kind: str, c: SpmvConfig, variant: str, phases: list) -> None:  # type: ignore[type-arg]
         r = run_variant(variant, c, phases)
-        rows.append(SweepRow(kind, variant, c.overlay, c.alpha, c.beta, r.time_ns,
-                             r.bytes_moved, r.switches, r.validated))
-        say(f"{kind} {variant} overlay={c.overlay:g} alpha={c.alpha:g} beta={c.beta:g}: "
-            f"{r.time_ns / 1e6:.2f} ms, {r.switches} switches")
+        rows.append(
+            SweepRow(
+                kind,
+                variant,
+                c.overlay,
+                c.alpha,
+                c.beta,
+                r.time_ns,
+                r.bytes_moved,
+                r.switches,
+                r.validated,
+            )
+        )
+        say(
+            f"{kind} {variant} overlay={c.overlay:g} alpha={c.alpha:g} beta={c.beta:g}: "
+            f"{r.time_ns / 1e6:.2f} ms, {r.switches} switches"
+        )
 
     phases = make_phases(cfg)
     for v in VARIANTS[:-1]:
@@ -78,9 +96,11 @@ def sweep_svg(result: SweepResult) -> str:
     """Left: adaptive time over the alpha x beta grid, relative to the best baseline (a heat
     map). Right: time of each variant against the dense-overlay fraction."""
     w, h = 900, 380
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-             'font-family="sans-serif" font-size="11">',
-             '<rect width="100%" height="100%" fill="white"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+        'font-family="sans-serif" font-size="11">',
+        '<rect width="100%" height="100%" fill="white"/>',
+    ]
     parts += _heatmap(result, 50, 40, 360, 280)
     parts += _lines(result, 520, 40, 340, 280)
     parts.append("</svg>")
@@ -94,8 +114,10 @@ def _heatmap(result: SweepResult, x0: int, y0: int, w: int, h: int) -> list[str]
     cells = [r for r in grid if r.variant == "adaptive"]
     alphas = sorted({r.alpha for r in cells})
     betas = sorted({r.beta for r in cells})
-    out = [f'<text x="{x0}" y="{y0 - 18}" font-size="13">adaptive time / best baseline '
-           f'(overlay {result.config.overlay:g}); switches in brackets</text>']
+    out = [
+        f'<text x="{x0}" y="{y0 - 18}" font-size="13">adaptive time / best baseline '
+        f"(overlay {result.config.overlay:g}); switches in brackets</text>"
+    ]
     if not cells:
         return out
     cw, ch = w / len(betas), h / len(alphas)
@@ -106,27 +128,38 @@ def _heatmap(result: SweepResult, x0: int, y0: int, w: int, h: int) -> list[str]
         shade = max(0.0, min(1.0, (rel - 0.5)))
         color = f"rgb({int(80 + 175 * shade)},{int(200 - 120 * shade)},110)"
         x, y = x0 + j * cw, y0 + i * ch
-        out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cw:.1f}" height="{ch:.1f}" '
-                   f'fill="{color}" stroke="white"/>')
-        out.append(f'<text x="{x + cw / 2:.1f}" y="{y + ch / 2 + 4:.1f}" text-anchor="middle">'
-                   f"{rel:.2f} [{r.switches}]</text>")
+        out.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{cw:.1f}" height="{ch:.1f}" '
+            f'fill="{color}" stroke="white"/>'
+        )
+        out.append(
+            f'<text x="{x + cw / 2:.1f}" y="{y + ch / 2 + 4:.1f}" text-anchor="middle">'
+            f"{rel:.2f} [{r.switches}]</text>"
+        )
     for j, b in enumerate(betas):
-        out.append(f'<text x="{x0 + (j + 0.5) * cw:.1f}" y="{y0 + h + 14}" '
-                   f'text-anchor="middle">{b:g}</text>')
+        out.append(
+            f'<text x="{x0 + (j + 0.5) * cw:.1f}" y="{y0 + h + 14}" '
+            f'text-anchor="middle">{b:g}</text>'
+        )
     for i, a in enumerate(alphas):
-        out.append(f'<text x="{x0 - 4}" y="{y0 + (i + 0.5) * ch + 4:.1f}" '
-                   f'text-anchor="end">{a:g}</text>')
+        out.append(
+            f'<text x="{x0 - 4}" y="{y0 + (i + 0.5) * ch + 4:.1f}" text-anchor="end">{a:g}</text>'
+        )
     out.append(f'<text x="{x0 + w / 2}" y="{y0 + h + 30}" text-anchor="middle">beta</text>')
-    out.append(f'<text x="{x0 - 36}" y="{y0 + h / 2}" text-anchor="middle" '
-               f'transform="rotate(-90 {x0 - 36} {y0 + h / 2})">alpha</text>')
+    out.append(
+        f'<text x="{x0 - 36}" y="{y0 + h / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 {x0 - 36} {y0 + h / 2})">alpha</text>'
+    )
     return out
 
 
 def _lines(result: SweepResult, x0: int, y0: int, w: int, h: int) -> list[str]:
     rows = [r for r in result.rows if r.kind == "overlay"]
-    out = [f'<text x="{x0}" y="{y0 - 18}" font-size="13">time (ms) against dense-overlay '
-           "fraction</text>",
-           f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" fill="none" stroke="#9aa3b2"/>']
+    out = [
+        f'<text x="{x0}" y="{y0 - 18}" font-size="13">time (ms) against dense-overlay '
+        "fraction</text>",
+        f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" fill="none" stroke="#9aa3b2"/>',
+    ]
     if not rows:
         return out
     xs = sorted({r.overlay for r in rows})
@@ -149,8 +182,10 @@ def _lines(result: SweepResult, x0: int, y0: int, w: int, h: int) -> list[str]:
         if not pts:
             continue
         path = " ".join(f"{px(f):.1f},{py(ms):.1f}" for f, ms in pts)
-        out.append(f'<polyline points="{path}" fill="none" stroke="{_COLORS[v]}" '
-                   'stroke-width="2"/>')
-        out.append(f'<text x="{x0 + 8}" y="{y0 + 14 + 14 * n}" fill="{_COLORS[v]}">'
-                   f"{html.escape(v)}</text>")
+        out.append(
+            f'<polyline points="{path}" fill="none" stroke="{_COLORS[v]}" stroke-width="2"/>'
+        )
+        out.append(
+            f'<text x="{x0 + 8}" y="{y0 + 14 + 14 * n}" fill="{_COLORS[v]}">{html.escape(v)}</text>'
+        )
     return out

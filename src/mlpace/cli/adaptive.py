@@ -33,13 +33,24 @@ def register(sub: Any) -> None:
         "(1 - t_adaptive / t_other). Every phase's result is checked against NumPy.",
     )
     _common(spmv)
-    spmv.add_argument("--reps", type=count("repetitions", 1, 1000), default=3,
-                      help="repetitions; the median is reported (default 3)")
-    spmv.add_argument("--executor", choices=("virtual", "threads"), default="virtual",
-                      help="virtual: P processors simulated in virtual time, tasks charged "
-                      "their CPU time (default); threads: real worker threads, wall time")
-    spmv.add_argument("--show-toggles", action="store_true",
-                      help="list every switch of the compression engine (time, mode)")
+    spmv.add_argument(
+        "--reps",
+        type=count("repetitions", 1, 1000),
+        default=3,
+        help="repetitions; the median is reported (default 3)",
+    )
+    spmv.add_argument(
+        "--executor",
+        choices=("virtual", "threads"),
+        default="virtual",
+        help="virtual: P processors simulated in virtual time, tasks charged "
+        "their CPU time (default); threads: real worker threads, wall time",
+    )
+    spmv.add_argument(
+        "--show-toggles",
+        action="store_true",
+        help="list every switch of the compression engine (time, mode)",
+    )
     spmv.add_argument("--json", default=None, metavar="FILE", help="also write the results here")
     spmv.set_defaults(handler=handle_spmv)
 
@@ -50,12 +61,17 @@ def register(sub: Any) -> None:
         "over overlay fractions; writes sweep.csv and sweep.svg into --out.",
     )
     _common(sweep)
-    sweep.add_argument("--alphas", default="0.005,0.02,0.05,0.1",
-                       help="comma-separated alpha values")
-    sweep.add_argument("--betas", default="0.02,0.05,0.2,0.5,1",
-                       help="comma-separated beta values (pairs with beta <= alpha are skipped)")
-    sweep.add_argument("--overlays", default="0,0.25,0.5,0.75,1",
-                       help="comma-separated dense-overlay fractions")
+    sweep.add_argument(
+        "--alphas", default="0.005,0.02,0.05,0.1", help="comma-separated alpha values"
+    )
+    sweep.add_argument(
+        "--betas",
+        default="0.02,0.05,0.2,0.5,1",
+        help="comma-separated beta values (pairs with beta <= alpha are skipped)",
+    )
+    sweep.add_argument(
+        "--overlays", default="0,0.25,0.5,0.75,1", help="comma-separated dense-overlay fractions"
+    )
     sweep.add_argument("--out", default="adaptive-sweep", metavar="DIR")
     sweep.set_defaults(handler=handle_sweep)
     p.set_defaults(handler=lambda args: _usage(p))
@@ -69,41 +85,86 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--order", type=count("rows", 1, 1 << 16), default=2048)
     p.add_argument("--tile", type=count("rows", 1, 1 << 16), default=128)
-    p.add_argument("--threshold", type=count("non-zeros", 1), default=128,
-                   help="a tile is a compression candidate below this many non-zeros")
+    p.add_argument(
+        "--threshold",
+        type=count("non-zeros", 1),
+        default=128,
+        help="a tile is a compression candidate below this many non-zeros",
+    )
     p.add_argument("--workers", type=count("processors", 1, 1024), default=4)
-    p.add_argument("--links", type=count("links", 0, 1024), default=0,
-                   help="communication links (default 0: one per worker)")
-    p.add_argument("--alpha", type=number("ratio", 0, 1e12), default=0.05,
-                   help="compression on when the compute/communication ratio falls below")
-    p.add_argument("--beta", type=number("ratio", 0, 1e12), default=0.3,
-                   help="compression off when the ratio rises above (must exceed alpha)")
+    p.add_argument(
+        "--links",
+        type=count("links", 0, 1024),
+        default=0,
+        help="communication links (default 0: one per worker)",
+    )
+    p.add_argument(
+        "--alpha",
+        type=number("ratio", 0, 1e12),
+        default=0.05,
+        help="compression on when the compute/communication ratio falls below",
+    )
+    p.add_argument(
+        "--beta",
+        type=number("ratio", 0, 1e12),
+        default=0.3,
+        help="compression off when the ratio rises above (must exceed alpha)",
+    )
     p.add_argument("--phases", type=count("phases", 1, 10_000), default=8)
-    p.add_argument("--overlay", type=number("fraction", 0, 1), default=0.75,
-                   help="fraction of tiles made dense in the odd phases (default 0.75)")
+    p.add_argument(
+        "--overlay",
+        type=number("fraction", 0, 1),
+        default=0.75,
+        help="fraction of tiles made dense in the odd phases (default 0.75)",
+    )
     p.add_argument("--edge-factor", type=count("edges per vertex", 1, 1024), default=16)
     p.add_argument("--seed", type=count("seed", 0), default=1)
-    p.add_argument("--window", type=count("tasks", 1), default=64,
-                   help="tasks in the scheduler's sliding window (default 64)")
-    p.add_argument("--link-gbps", type=number("GB/s", 0, 1e6), default=1.0,
-                   help="modelled link bandwidth; 0 charges the measured copy time")
+    p.add_argument(
+        "--window",
+        type=count("tasks", 1),
+        default=64,
+        help="tasks in the scheduler's sliding window (default 64)",
+    )
+    p.add_argument(
+        "--link-gbps",
+        type=number("GB/s", 0, 1e6),
+        default=1.0,
+        help="modelled link bandwidth; 0 charges the measured copy time",
+    )
     p.add_argument("--link-latency-us", type=number("microseconds", 0, 1e6), default=1.0)
-    p.add_argument("--cost", choices=("measured", "model"), default="measured",
-                   help="charge CPU tasks their measured thread CPU time (default) or the "
-                   "fitted deterministic cost model")
-    p.add_argument("--permute", action="store_true",
-                   help="relabel vertices at random like the Graph500 reference")
+    p.add_argument(
+        "--cost",
+        choices=("measured", "model"),
+        default="measured",
+        help="charge CPU tasks their measured thread CPU time (default) or the "
+        "fitted deterministic cost model",
+    )
+    p.add_argument(
+        "--permute",
+        action="store_true",
+        help="relabel vertices at random like the Graph500 reference",
+    )
 
 
 def _config(args: argparse.Namespace) -> Any:
     from mlpace.adaptive import CpuModel, LinkModel, SpmvConfig
 
     cfg = SpmvConfig(
-        order=args.order, tile=args.tile, threshold=args.threshold, workers=args.workers,
-        links=args.links, alpha=args.alpha, beta=args.beta, phases=args.phases,
-        overlay=args.overlay, edge_factor=args.edge_factor, seed=args.seed, window=args.window,
+        order=args.order,
+        tile=args.tile,
+        threshold=args.threshold,
+        workers=args.workers,
+        links=args.links,
+        alpha=args.alpha,
+        beta=args.beta,
+        phases=args.phases,
+        overlay=args.overlay,
+        edge_factor=args.edge_factor,
+        seed=args.seed,
+        window=args.window,
         link=LinkModel(args.link_gbps, args.link_latency_us * 1000.0),
-        cpu_model=CpuModel() if args.cost == "model" else None, permute=args.permute,
+        cpu_model=CpuModel() if args.cost == "model" else None,
+        permute=args.permute,
     )
     cfg.validate()
     return cfg
@@ -130,8 +191,9 @@ def _floats(flag: str, text: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise AdaptiveError(f"{flag} expects comma-separated numbers", field=flag,
-                            value=text) from None
+        raise AdaptiveError(
+            f"{flag} expects comma-separated numbers", field=flag, value=text
+        ) from None
     if not values or not all(math.isfinite(v) and v >= 0 for v in values):
         raise AdaptiveError(f"{flag} expects finite numbers >= 0", field=flag, value=text)
     return values
