@@ -72,10 +72,10 @@ class SpmvConfig:
     threshold: int = 128  # a tile is a compression candidate below this many non-zeros
     workers: int = 4
     links: int = 0  # 0: one link per worker
-    alpha: float = 0.02
-    beta: float = 0.05
+    alpha: float = 0.05
+    beta: float = 0.3
     phases: int = 8
-    overlay: float = 0.5  # fraction of tiles made dense in the odd phases
+    overlay: float = 0.75  # fraction of tiles made dense in the odd phases
     edge_factor: int = 16
     seed: int = 1
     window: int = 64
