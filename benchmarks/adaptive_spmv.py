@@ -111,14 +111,19 @@ def part_region(quick: bool) -> list[str]:
             default = run_variant("adaptive", c, phases).time_ns
             best_ab, best = min(
                 (
-                    ((a, b), run_variant("adaptive", dataclasses.replace(c, alpha=a, beta=b),
-                                         phases).time_ns)
+                    (
+                        (a, b),
+                        run_variant(
+                            "adaptive", dataclasses.replace(c, alpha=a, beta=b), phases
+                        ).time_ns,
+                    )
                     for a, b in GRID
                 ),
                 key=lambda item: item[1],
             )
-            cells.append(_cell(t, default) + " [" + _cell(t, best) + f" at {best_ab[0]:g}, "
-                         f"{best_ab[1]:g}]")
+            cells.append(
+                _cell(t, default) + " [" + _cell(t, best) + f" at {best_ab[0]:g}, {best_ab[1]:g}]"
+            )
         lines.append(f"| {f:g} | " + " | ".join(cells) + " |")
     return lines
 
@@ -145,9 +150,11 @@ def main() -> int:
     ]
     out += part_measured(seed_cfg, reps, "A. Seed parameters, 1 GB/s links, measured CPU time")
     out += [""]
-    out += part_measured(dataclasses.replace(seed_cfg, link=LinkModel(0.0)), reps,
-                         "B. This machine's memory as the link (copies charged their measured "
-                         "CPU time)")
+    out += part_measured(
+        dataclasses.replace(seed_cfg, link=LinkModel(0.0)),
+        reps,
+        "B. This machine's memory as the link (copies charged their measured CPU time)",
+    )
     out += [""]
     model = run_spmv(dataclasses.replace(seed_cfg, cpu_model=CpuModel()))
     out += ["**C. Deterministic cost model, same configuration:** " + _speedups(model), ""]

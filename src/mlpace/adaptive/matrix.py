@@ -127,7 +127,9 @@ class CsrTile:
         counts = np.diff(self.indptr)
         row_of = np.repeat(np.arange(self.shape[0]), counts)
         products = self.data * x[self.indices]
-        return np.asarray(np.bincount(row_of, weights=products, minlength=self.shape[0]), np.float64)
+        return np.asarray(
+            np.bincount(row_of, weights=products, minlength=self.shape[0]), np.float64
+        )
 
     def to_dense(self) -> FloatArray:
         out = np.zeros(self.shape)

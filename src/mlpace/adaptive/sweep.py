@@ -124,9 +124,10 @@ def _heatmap(result: SweepResult, x0: int, y0: int, w: int, h: int) -> list[str]
     for r in cells:
         i, j = alphas.index(r.alpha), betas.index(r.beta)
         rel = r.time_ns / best
-        # green below 1 (adaptive beats every baseline), red above
-        shade = max(0.0, min(1.0, (rel - 0.5)))
-        color = f"rgb({int(80 + 175 * shade)},{int(200 - 120 * shade)},110)"
+        # green below 1 (adaptive beats every baseline), red above; full colour at +-30 %
+        strength = min(1.0, abs(rel - 1.0) / 0.3)
+        fade = int(255 - 140 * strength)
+        color = f"rgb({fade},255,{fade})" if rel < 1 else f"rgb(255,{fade},{fade})"
         x, y = x0 + j * cw, y0 + i * ch
         out.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{cw:.1f}" height="{ch:.1f}" '
