@@ -65,7 +65,8 @@ def part_measured(cfg: SpmvConfig, reps: int, title: str) -> list[str]:
         f"CPU in {w1 - w0:.1f} s wall (setup {report.setup_s:.1f} s). Validated against "
         f"NumPy in every phase: {'yes' if report.validated else 'NO'}.",
         "",
-        "| Variant | time ms (median) | min–max ms | bytes moved | CSR sends | switches | task CPU s |",
+        "| Variant | time ms (median) | min–max ms | bytes moved | CSR sends | switches "
+        "| task CPU s |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for v in VARIANTS:

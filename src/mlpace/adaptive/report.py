@@ -62,10 +62,10 @@ def format_report(
             if v not in report.results:
                 continue
             ratio, reduction = speedup(report.median(v).time_ns, a)
-            faster = "faster" if ratio >= 1 else "slower"
+            faster = "(faster)" if ratio >= 1 else "(slower)"
             lines.append(
-                f"adaptive vs {v:<7} {ratio:6.2f}x {faster} (ratio t_{v} / t_adaptive); "
-                f"time reduction {reduction:+.1%} (1 - t_adaptive / t_{v})"
+                f"adaptive vs {v:<7} {ratio:6.2f}x {faster:<8} ratio t_{v} / t_adaptive; "
+                f"time reduction {reduction:+.1%} = 1 - t_adaptive / t_{v}"
             )
         if show_toggles:
             lines.append("")
