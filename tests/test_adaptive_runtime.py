@@ -21,6 +21,7 @@ from mlpace.adaptive import (
     ThreadScheduler,
     VirtualScheduler,
     hysteresis,
+    rules,
 )
 from mlpace.adaptive.runtime import Mode
 
@@ -217,3 +218,17 @@ def test_thread_scheduler_reports_a_failing_task() -> None:
 
     with pytest.raises(ValueError, match="tile exploded"):
         ThreadScheduler(processors=2, window=4).run([Task("x", COMPUTE, 1.0, fn=boom)])
+
+
+def test_rules_express_a_vector_domain_with_several_states() -> None:
+    # a three-state optimisation driven by two components of the mode vector
+    dom = rules(
+        (lambda m, s: m.share(COMM) > 0.8, "aggressive"),
+        (lambda m, s: m.share(COMM) > 0.5 and s != "aggressive", "light"),
+        (lambda m, s: m.share(COMM) < 0.2, OFF),
+    )
+    opts = Optimisations()
+    opts.register("codec", dom)
+    for t, comm in enumerate([0.1, 0.6, 0.9, 0.6, 0.3, 0.1]):
+        opts.evaluate(mode_of(1 - comm, comm), t)
+    assert [(tg.time_ns, tg.new) for tg in opts.log] == [(1, "light"), (2, "aggressive"), (5, OFF)]

@@ -137,6 +137,7 @@ def test_speedup_readings() -> None:
         ({"threshold": 32 * 32 + 1}, "threshold"),
         ({"overlay": 1.5}, "overlay"),
         ({"workers": 0}, "workers"),
+        ({"order": 96, "tile": 32}, "order"),
     ],
 )
 def test_bad_parameters_name_the_field(change: dict[str, object], field: str) -> None:

@@ -17,6 +17,7 @@ from mlpace.adaptive.runtime import (
     Task,
     Toggle,
     hysteresis,
+    rules,
 )
 from mlpace.adaptive.scheduler import RunStats, ThreadScheduler, VirtualScheduler
 from mlpace.adaptive.spmv import (
@@ -61,6 +62,7 @@ __all__ = [
     "kronecker_edges",
     "make_phases",
     "report_json",
+    "rules",
     "run_spmv",
     "run_sweep",
     "run_variant",

@@ -146,22 +146,34 @@ class ModeTracker:
 Domain = Callable[[Mode, str], str]
 
 
+# One rule of a domain: "v in D(o) => turn o to state x" as (predicate over mode and state, x).
+Rule = tuple[Callable[[Mode, str], bool], str]
+
+
+def rules(*domain: Rule) -> Domain:
+    """A domain from rules: the first rule whose predicate holds names the new state; when none
+    holds the optimisation keeps its state."""
+
+    def decide(mode: Mode, state: str) -> str:
+        for holds, target in domain:
+            if holds(mode, state):
+                return target
+        return state
+
+    return decide
+
+
 def hysteresis(alpha: float, beta: float) -> Domain:
     """On when the ratio falls below ``alpha``, off when it rises above ``beta``, else hold.
 
     An empty window (ratio ``nan``) holds the state.
     """
     check_thresholds(alpha, beta)
-
-    def domain(mode: Mode, state: str) -> str:
-        r = mode.ratio
-        if r < alpha:
-            return ON
-        if r > beta:
-            return OFF
-        return state
-
-    return domain
+    # nan compares false both ways, so an empty window matches neither rule
+    return rules(
+        (lambda mode, state: state != ON and mode.ratio < alpha, ON),
+        (lambda mode, state: state != OFF and mode.ratio > beta, OFF),
+    )
 
 
 def check_thresholds(alpha: float, beta: float) -> None:

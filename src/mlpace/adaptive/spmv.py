@@ -85,6 +85,12 @@ class SpmvConfig:
 
     def validate(self) -> None:
         check_geometry(self.order, self.tile, self.threshold)
+        if self.order & (self.order - 1) or self.order < 2:
+            raise AdaptiveError(
+                "the Graph500 generator needs a power-of-two order (2048 = 2**11)",
+                field="order",
+                value=self.order,
+            )
         check_thresholds(self.alpha, self.beta)
         for name, value, low in (
             ("workers", self.workers, 1),
