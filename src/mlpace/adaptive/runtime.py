@@ -15,6 +15,7 @@ alpha, off above beta, hold in between. Every toggle is recorded with time, mode
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,10 +84,10 @@ class Mode:
                 return value
         return 0.0
 
-    @property
+    @cached_property
     def ratio(self) -> float:
         """Computation-to-communication ratio; ``inf`` with no communication, ``nan`` when the
-        window holds neither."""
+        window holds neither. Computed once per snapshot."""
         compute = sum(self.load(t) for t in self.compute_types)
         comm = sum(self.load(t) for t in self.comm_types)
         if comm > 0:
