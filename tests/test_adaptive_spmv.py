@@ -234,3 +234,41 @@ def test_sweep_writes_csv_and_svg(tmp_path: Path) -> None:
         == 0
     )
     assert (tmp_path / "s" / "sweep.svg").exists()
+
+
+def test_calibration_takes_the_fastest_timing_of_each_operation() -> None:
+    from mlpace.adaptive.costs import calibrate
+
+    clock = iter(range(0, 10**12, 1000))  # every timed operation lasts exactly 1000 ns
+    model = calibrate(32, repeats=3, cpu_time_ns=lambda: next(clock))
+    assert model.dense_mv_per_element == pytest.approx(1000 / 1024)
+    assert model.scan_per_element == pytest.approx(1000 / 1024)
+    assert model.csr_mv_per_nnz == 0.0 and model.csr_mv_fixed == pytest.approx(1000)
+    with pytest.raises(AdaptiveError, match="repetition"):
+        calibrate(32, repeats=0)
+
+
+def test_cli_calibrated_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    args = [a if a != "model" else "calibrated" for a in ARGS]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "calibrated CPU cost model (ns): dense_mv_per_element" in out
+    assert "validated" in out
+
+
+def test_a_slow_task_cannot_swap_phase_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One multiply of phase 0 lasting a (virtual) second lets phase 1's reduction finish first;
+    # results must still be matched to their own phase.
+    import mlpace.adaptive.spmv as spmv
+
+    real = spmv._policy
+
+    def slow_first(cfg: SpmvConfig):  # type: ignore[no-untyped-def]
+        charge = real(cfg)
+        return lambda task, cpu: 10**9 if task.name == "p0 multiply 0,0" else charge(task, cpu)
+
+    monkeypatch.setattr(spmv, "_policy", slow_first)
+    phases = make_phases(SMALL)
+    r = run_variant("sparse", SMALL, phases)
+    assert r.time_ns > 10**9
+    assert r.validated, r.max_error

@@ -14,7 +14,11 @@ and tests.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 from mlpace.adaptive.runtime import AdaptiveError
 
@@ -89,3 +93,63 @@ class CpuModel:
 
     def reduce(self, elements: int) -> float:
         return self.reduce_per_element * elements
+
+
+def calibrate(
+    tile: int,
+    *,
+    repeats: int = 30,
+    cpu_time_ns: Callable[[], int] = time.thread_time_ns,
+    seed: int = 0,
+) -> CpuModel:
+    """Fit a :class:`CpuModel` to this machine: each operation timed on a nearly empty and on a
+    full tile, the minimum of ``repeats`` runs (the least disturbed one, so a loaded machine
+    shifts the fit little), then a straight line through the two points."""
+    from mlpace.adaptive.matrix import compress  # here: matrix imports this module's errors
+
+    if repeats < 1:
+        raise AdaptiveError(
+            "calibration needs at least 1 repetition", field="repeats", value=repeats
+        )
+    rng = np.random.default_rng(seed)
+    elements = tile * tile
+    sparse = np.zeros((tile, tile))
+    sparse.flat[rng.choice(elements, size=max(1, tile // 4), replace=False)] = 1.0
+    full = rng.uniform(0.5, 1.5, (tile, tile))
+    x = rng.uniform(-1.0, 1.0, tile)
+    csr_sparse, csr_full = compress(sparse), compress(full)
+    partial = np.zeros((16, 16, tile))
+
+    def best(fn: Callable[[], object]) -> float:
+        fastest = math.inf
+        for _ in range(repeats):
+            t0 = cpu_time_ns()
+            fn()
+            fastest = min(fastest, cpu_time_ns() - t0)
+        return max(0.0, float(fastest))
+
+    def line(y0: float, y1: float, x0: int, x1: int) -> tuple[float, float]:
+        slope = max(0.0, (y1 - y0) / (x1 - x0)) if x1 != x0 else 0.0
+        return max(0.0, y0 - slope * x0), slope
+
+    csr_fixed, csr_slope = line(
+        best(lambda: csr_sparse.matvec(x)),
+        best(lambda: csr_full.matvec(x)),
+        csr_sparse.nnz,
+        csr_full.nnz,
+    )
+    scan = best(lambda: np.count_nonzero(full))
+    comp_sparse = best(lambda: compress(sparse))
+    comp_full = best(lambda: compress(full))
+    _, comp_per_nnz = line(comp_sparse, comp_full, csr_sparse.nnz, csr_full.nnz)
+    return CpuModel(
+        dense_mv_per_element=best(lambda: full @ x) / elements,
+        csr_mv_fixed=csr_fixed,
+        csr_mv_per_nnz=csr_slope,
+        scan_fixed=0.0,
+        scan_per_element=scan / elements,
+        compress_fixed=0.0,
+        compress_per_element=max(0.0, comp_sparse - comp_per_nnz * csr_sparse.nnz) / elements,
+        compress_per_nnz=comp_per_nnz,
+        reduce_per_element=best(lambda: partial.sum(axis=1)) / partial.size,
+    )

@@ -15,9 +15,9 @@ alpha, off above beta, hold in between. Every toggle is recorded with time, mode
 from __future__ import annotations
 
 import math
-from functools import cached_property
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mlpace.errors import SettingsError

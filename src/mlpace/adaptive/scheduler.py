@@ -189,6 +189,7 @@ class VirtualScheduler:
                     t0 = self.cpu_time_ns()
                     task.result = task.fn() if task.fn is not None else None
                     cpu_ns = self.cpu_time_ns() - t0
+                    task.fn = None  # run once; dropping it breaks closure -> task cycles
                     duration = max(0, int(self.durations(task, cpu_ns)))
                     _charge(book, task, res, cpu_ns, duration)
                     heapq.heappush(events, (now + duration, next(seq), task))
@@ -265,6 +266,7 @@ class ThreadScheduler:
                     c0 = self.cpu_time_ns()
                     task.result = task.fn() if task.fn is not None else None
                     cpu_ns = self.cpu_time_ns() - c0
+                    task.fn = None
                     duration = max(0, int(self.durations(task, cpu_ns)))
                     self.sleep_until_ns(t0 + task.start_ns + duration)
                 except BaseException as exc:  # handed to run()'s caller below

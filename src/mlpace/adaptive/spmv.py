@@ -26,6 +26,7 @@ thresholds must differ.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -173,7 +174,8 @@ class _Program:
         self.cfg = cfg
         self.phases = phases
         self.engine_state = engine_state
-        self.results: list[FloatArray] = []
+        # by phase: with measured durations a later phase's reduction can finish first
+        self.results: dict[int, FloatArray] = {}
         self.bytes_moved = 0
         self.compressed = 0
         self.static_csr: np.ndarray | None = None
@@ -241,7 +243,7 @@ class _Program:
                 multiplies.append(mult)
                 yield mult
         reduce = Task(f"p{phase.index} reduce", COMPUTE, 0.0, deps=tuple(multiplies), tag="reduce")
-        reduce.fn = _bind(self._reduce, partial, reduce)
+        reduce.fn = _bind(self._reduce, phase.index, partial, reduce)
         yield reduce
 
     def _source(
@@ -297,6 +299,7 @@ class _Program:
         self, send: Task, x: FloatArray, partial: FloatArray, i: int, j: int, task: Task
     ) -> None:
         payload = send.result
+        send.result = None  # the received copy is consumed: free it now
         if isinstance(payload, CsrTile):
             task.work["csr_nnz"] = payload.nnz
             partial[i, j] = payload.matvec(x)
@@ -304,9 +307,9 @@ class _Program:
             task.work["dense"] = payload.size
             partial[i, j] = payload @ x
 
-    def _reduce(self, partial: FloatArray, task: Task) -> None:
+    def _reduce(self, phase: int, partial: FloatArray, task: Task) -> None:
         task.work["reduce"] = partial.size
-        self.results.append(partial.sum(axis=1).reshape(-1))
+        self.results[phase] = partial.sum(axis=1).reshape(-1)
 
 
 def _bind(fn: Callable[..., object], *args: object) -> Callable[[], object]:
@@ -352,23 +355,17 @@ def run_variant(
     use_opts = opts if variant == "adaptive" else None
     tracker = ModeTracker(compute_types=(COMPUTE,), comm_types=(COMM,))
     stats: RunStats
-    if threads:
-        stats = ThreadScheduler(
-            processors=cfg.workers,
-            window=cfg.window,
-            optimisations=use_opts,
-            tracker=tracker,
-            durations=_policy(cfg),
-        ).run(program.stream())
-    else:
-        stats = VirtualScheduler(
-            processors=cfg.workers,
-            window=cfg.window,
-            optimisations=use_opts,
-            tracker=tracker,
-            durations=_policy(cfg),
-        ).run(program.stream())
-    max_err, ok = _check(program.results, phases)
+    # The cyclic collector would charge its pauses to whichever task allocates; tasks drop
+    # their closures when done, so reference counting frees them without it.
+    gc.collect()
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        stats = _schedule(cfg, program, use_opts, tracker, threads)
+    finally:
+        if gc_was_on:
+            gc.enable()
+    max_err, ok = _check([program.results.get(p.index) for p in phases], phases)
     return VariantResult(
         variant,
         stats.makespan_ns,
@@ -383,12 +380,30 @@ def run_variant(
     )
 
 
-def _check(results: Sequence[FloatArray], phases: Sequence[Phase]) -> tuple[float, bool]:
-    if len(results) != len(phases):
+def _schedule(
+    cfg: SpmvConfig,
+    program: _Program,
+    opts: Optimisations | None,
+    tracker: ModeTracker,
+    threads: bool,
+) -> RunStats:
+    kind = ThreadScheduler if threads else VirtualScheduler
+    return kind(
+        processors=cfg.workers,
+        window=cfg.window,
+        optimisations=opts,
+        tracker=tracker,
+        durations=_policy(cfg),
+    ).run(program.stream())
+
+
+def _check(results: Sequence[FloatArray | None], phases: Sequence[Phase]) -> tuple[float, bool]:
+    if len(results) != len(phases) or any(y is None for y in results):
         return math.inf, False
     worst = 0.0
     ok = True
     for y, phase in zip(results, phases):
+        assert y is not None
         err = float(np.max(np.abs(y - phase.reference)))
         scale = float(np.max(np.abs(phase.reference))) or 1.0
         worst = max(worst, err)

@@ -134,10 +134,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--link-latency-us", type=number("microseconds", 0, 1e6), default=1.0)
     p.add_argument(
         "--cost",
-        choices=("measured", "model"),
+        choices=("measured", "model", "calibrated"),
         default="measured",
-        help="charge CPU tasks their measured thread CPU time (default) or the "
-        "fitted deterministic cost model",
+        help="charge CPU tasks their measured thread CPU time (default), the fixed cost model "
+        "fitted on the project's machine, or a cost model calibrated on this machine now "
+        "(fastest of 30 timings per operation)",
     )
     p.add_argument(
         "--permute",
@@ -148,7 +149,18 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _config(args: argparse.Namespace) -> Any:
     from mlpace.adaptive import CpuModel, LinkModel, SpmvConfig
+    from mlpace.adaptive.costs import calibrate
 
+    cpu_model: CpuModel | None = None
+    if args.cost == "model":
+        cpu_model = CpuModel()
+    elif args.cost == "calibrated":
+        if args.tile < 1 or args.order % args.tile:
+            cpu_model = CpuModel()  # validate() below names the real problem
+        else:
+            cpu_model = calibrate(args.tile)
+            fitted = ", ".join(f"{k} {v:.3g}" for k, v in vars(cpu_model).items())
+            print(f"calibrated CPU cost model (ns): {fitted}")
     cfg = SpmvConfig(
         order=args.order,
         tile=args.tile,
@@ -163,7 +175,7 @@ def _config(args: argparse.Namespace) -> Any:
         seed=args.seed,
         window=args.window,
         link=LinkModel(args.link_gbps, args.link_latency_us * 1000.0),
-        cpu_model=CpuModel() if args.cost == "model" else None,
+        cpu_model=cpu_model,
         permute=args.permute,
     )
     cfg.validate()
