@@ -84,6 +84,9 @@ class RunOptions:
     batch_size: int | None = None
     max_wait_ms: float | None = None
     device: str | None = None
+    # Backend-specific options for make_backend, e.g. {"inter_op_threads": 2} (see
+    # mlpace.workloads.backends.BACKEND_OPTIONS); `mlpace run --threads-from` fills them.
+    backend_options: Mapping[str, Any] = field(default_factory=dict)
     user_conf: str | None = None
     mlperf_conf: str | None = None
     audit_conf: str | None = None

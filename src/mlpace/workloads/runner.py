@@ -27,7 +27,6 @@ Profiles: ``short`` (default; a few seconds per scenario, *not valid for submiss
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import statistics
 import sys
@@ -50,6 +49,7 @@ from mlpace.workloads.run_types import (
     TaskRun,
 )
 from mlpace.workloads.table import format_table
+from mlpace.workloads.topology import detect_topology
 
 __all__ = [
     "DEFAULT_OUTPUT",
@@ -244,7 +244,9 @@ def run_task(
     runnable, task, profile = plan.runnable, plan.task, plan.profile
     threads = opts.threads if opts.threads is not None else runnable.default_threads
     # Built before the model loads: a wrong --device is refused at once.
-    backend = make_backend(plan.backend_name, threads=threads, device=opts.device)
+    backend = make_backend(
+        plan.backend_name, threads=threads, device=opts.device, **dict(opts.backend_options)
+    )
     model, dataset = _load_inputs(plan, opts)
     flags: list[str] = []
     if model.random_weights:
@@ -274,7 +276,9 @@ def run_task(
         if ref is not None:
             quality = dataclasses.replace(quality, reference=float(ref) * 100.0)
         quality_target = quality.target
-    cores = os.cpu_count() or 1
+    # Physical cores: hyper-threads share a core's units, so a worker per hyper-thread
+    # oversubscribes compute-bound kernels.
+    cores = detect_topology().physical_cores
     workers = (
         opts.workers or runnable.default_workers or (max(1, cores // threads) if threads else cores)
     )
