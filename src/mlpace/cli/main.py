@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mlpace.cli import report as report_cmd
     from mlpace.cli import run as run_cmd
     from mlpace.cli import train as train_cmd
+    from mlpace.cli import tune as tune_cmd
 
     parser = argparse.ArgumentParser(
         prog="mlpace",
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.register(sub)
     history_cmd.register(sub)
     compare_cmd.register(sub)
+    tune_cmd.register(sub)
     return parser
 
 

@@ -25,6 +25,7 @@ TASK_ONLY = {
     "system": "--system",
     "threads": "--threads",
     "workers": "--workers",
+    "threads_from": "--threads-from",
     "batch_size": "--batch-size",
     "max_wait_ms": "--max-wait-ms",
     "device": "--device",
@@ -210,6 +211,13 @@ def register(sub: Any) -> None:
         help="SUT worker threads (1 to 4096; default: one per core for small models)",
     )
     p.add_argument(
+        "--threads-from",
+        default=None,
+        metavar="FILE",
+        help="apply the best thread settings a sweep wrote (threads.json of mlpace "
+        "tune-threads): threads, workers, batch size, inter-op options; flags given here win",
+    )
+    p.add_argument(
         "--batch-size",
         type=F.count("samples", 1, 1_000_000),
         default=None,
@@ -294,6 +302,7 @@ def check_flags(args: argparse.Namespace) -> None:
         ("user_conf", "--user-conf"),
         ("mlperf_conf", "--mlperf-conf"),
         ("audit_conf", "--audit-conf"),
+        ("threads_from", "--threads-from"),
     ):
         _check_readable_file(getattr(args, dest), flag)
 

@@ -67,6 +67,12 @@ def run_workload(args: argparse.Namespace) -> int:
     from mlpace.workloads.runner import run_task
 
     opts = options_from_args(args)
+    if getattr(args, "threads_from", None):
+        from mlpace.workloads.tuning_file import apply_thread_settings, read_thread_settings
+
+        opts, warnings = apply_thread_settings(opts, read_thread_settings(args.threads_from))
+        for line in warnings:
+            _progress(line)
     progress = None if args.quiet else _progress
     run = run_task(opts, progress=progress, warn=_progress)
     print(run.table, flush=True)

@@ -179,6 +179,8 @@ def _one_pass(
     described = sut.describe()
     described["profile"] = plan.profile.label
     described["flags"] = list(ctx.flags)
+    if ctx.opts.threads_from:  # thread settings applied from a tune-threads sweep
+        described["threads_from"] = ctx.opts.threads_from
     _write_text(out_dir / "mlpace_sut.json", json.dumps(described, indent=2, default=str))
     info.update(described)
     return outcome

@@ -243,6 +243,8 @@ def run_task(
     _prepare(plan, opts, warn or _quiet)
     runnable, task, profile = plan.runnable, plan.task, plan.profile
     threads = opts.threads if opts.threads is not None else runnable.default_threads
+    if threads == 0:  # the framework's own default (a tuned setting may say so)
+        threads = None
     # Built before the model loads: a wrong --device is refused at once.
     backend = make_backend(
         plan.backend_name, threads=threads, device=opts.device, **dict(opts.backend_options)

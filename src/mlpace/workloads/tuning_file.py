@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlpace.errors import ConfigError
+from mlpace.errors import ConfigError, TaskError
+from mlpace.workloads.run_types import RunOptions
 from mlpace.workloads.tuning import PointResult, SweepResult
 
 __all__ = [
     "THREADS_FORMAT",
     "ThreadSettings",
+    "apply_thread_settings",
     "read_thread_settings",
     "sweep_document",
     "threads_document",
@@ -199,4 +201,39 @@ def read_thread_settings(path: str | os.PathLike[str]) -> ThreadSettings:
         workers=_count(settings, "workers", name),
         batch_size=_count(settings, "batch_size", name),
         backend_options=dict(options),
+    )
+
+
+def apply_thread_settings(
+    opts: RunOptions, settings: ThreadSettings
+) -> tuple[RunOptions, list[str]]:
+    """``opts`` with the file's settings where the run gave none (explicit flags win), and
+    warnings. A file tuned for another backend is refused: its numbers mean other knobs."""
+    import dataclasses
+
+    warnings: list[str] = []
+    aliases = {"onnx": "onnxruntime", "ort": "onnxruntime", "pytorch": "torch"}
+    asked = aliases.get(opts.backend or "", opts.backend)
+    if asked and settings.backend and asked != settings.backend:
+        raise TaskError(
+            f"--threads-from {settings.path}: tuned for the {settings.backend} backend, this run "
+            f"uses --backend {asked}; tune it for {asked} or drop --backend"
+        )
+    if settings.task and settings.task != opts.task:
+        warnings.append(
+            f"mlpace: warning: --threads-from {settings.path}: tuned for task {settings.task}, "
+            f"applied to {opts.task}"
+        )
+    return (
+        dataclasses.replace(
+            opts,
+            backend=opts.backend or settings.backend or None,
+            # None in the file is the framework's own default: 0 tells the runner so.
+            threads=opts.threads if opts.threads is not None else (settings.threads or 0),
+            workers=opts.workers if opts.workers is not None else settings.workers,
+            batch_size=opts.batch_size if opts.batch_size is not None else settings.batch_size,
+            backend_options={**settings.backend_options, **opts.backend_options},
+            threads_from=settings.path,
+        ),
+        warnings,
     )

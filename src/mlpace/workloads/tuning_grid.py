@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from mlpace.workloads.topology import CpuTopology
 
@@ -67,7 +68,7 @@ class ThreadPoint:
     def key(self) -> tuple[int | None, int | None, int, int]:
         return (self.intra, self.pools, self.workers, self.batch)
 
-    def backend_options(self, backend: str) -> dict[str, object]:
+    def backend_options(self, backend: str) -> dict[str, Any]:
         """make_backend options for this point (empty: the backend's defaults)."""
         if self.pools is None or backend not in INTER_OP_BACKENDS:
             return {}
