@@ -163,23 +163,24 @@ def run_sweep(
     load_before = _load_avg()
     stopped, exit_code = "", 0
     costs: list[float] = []
+    share = budget_s / repeats  # round 1's share: the later rounds repeat what it measured
 
     def expected_cost() -> float:
         return statistics.median(costs) if costs else 0.0
 
+    budget_hit = False
+    admitted: list[PointResult] = []
     try:
-        admitted: list[PointResult] = []
         for rnd in range(repeats):
             queue = results if rnd == 0 else (admitted if rnd % 2 else admitted[::-1])
             for res in queue:
                 if res.error:
                     continue
                 spent = clock() - start
-                share = budget_s / repeats if rnd == 0 else budget_s
-                if spent + expected_cost() > share:
-                    if rnd == 0:
-                        break  # round 1 admitted what its share of the budget allows
-                    stopped = stopped or f"budget of {budget_s:g} s reached"
+                if rnd == 0 and len(admitted) >= 2 and spent + expected_cost() > share:
+                    break  # round 1 admitted what its share of the budget allows
+                if spent + expected_cost() > budget_s:
+                    budget_hit = True
                     break
                 t0 = clock()
                 try:
@@ -200,16 +201,19 @@ def run_sweep(
                     f"mlpace: tune: round {rnd + 1}/{repeats}: {res.point.describe()}: "
                     f"{value:,.1f} {metric} ({cost:.1f} s)"
                 )
-            if stopped:
+            if budget_hit:
                 break
-        left = len([r for r in results if not r.error]) - len(admitted)
-        if left > 0 and not stopped:
-            stopped = f"budget of {budget_s:g} s: {left} point(s) of the grid not measured"
     except RunInterrupted as exc:
         stopped, exit_code = str(exc), exc.exit_code
     except KeyboardInterrupt as exc:  # Ctrl-C, or a StopRequested signal
         reason, exit_code = interrupt_reason(exc)
         stopped = reason if isinstance(exc, StopRequested) else "interrupted (Ctrl-C)"
+    reasons = [stopped] if stopped else []
+    if budget_hit:
+        reasons.append(f"budget of {budget_s:g} s reached")
+    left = len([r for r in results if not r.error and not r.values])
+    if left:
+        reasons.append(f"{left} point(s) of the grid not measured")
     return SweepResult(
         task=task,
         backend=backend,
@@ -222,7 +226,7 @@ def run_sweep(
         budget_s=budget_s,
         elapsed_s=clock() - start,
         load_avg=(load_before, _load_avg()),
-        stopped=stopped,
+        stopped="; ".join(reasons),
         exit_code=exit_code,
     )
 
