@@ -15,7 +15,8 @@ from mlpace.workloads.tuning_grid import FRAMEWORK_DEFAULT, INTEL_STYLE
 needs_ort = pytest.mark.skipif(
     importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime not installed (extra onnx)"
 )
-SHORT = ["--budget", "60", "--repeats", "2", "--pass-ms", "100", "--max-points", "4", "--quiet"]
+SHORT = ["--budget", "60", "--repeats", "2", "--max-repeats", "2", "--pass-ms", "100"]
+SHORT += ["--max-points", "4", "--quiet"]
 
 
 @pytest.mark.parametrize("backend", ["numpy", pytest.param("onnxruntime", marks=needs_ort)])

@@ -90,7 +90,7 @@ def test_rounds_alternate_order_and_best_has_clear_speedups() -> None:
     assert s.best is not None and s.best.point == WORKERS
     by = {sp.reference: sp for sp in s.speedups()}
     assert by[FRAMEWORK_DEFAULT].ratio == pytest.approx(2.0, rel=0.11)
-    assert by[FRAMEWORK_DEFAULT].clear
+    assert by[FRAMEWORK_DEFAULT].wins == 3
     assert by[INTEL_STYLE].ratio == pytest.approx(200 / 110, rel=0.11)
     assert not s.stopped and s.exit_code == 0
 
@@ -124,17 +124,50 @@ def test_a_failing_point_is_reported_and_skipped() -> None:
     assert "failed: this build has no parallel executor" in format_sweep_table(s)
 
 
+def test_extra_rounds_use_the_budget_left_whole_rounds_only() -> None:
+    m = FakeMeasure(FakeClock(), cost=1.0)
+    s = sweep(POINTS, m, repeats=3, max_repeats=9, budget_s=22.5)
+    # 3 rounds of 4 points = 12 s; two more whole rounds fit in 22.5 s, a third would not
+    assert [len(r.values) for r in s.results] == [5, 5, 5, 5]
+    assert not s.stopped  # the extra rounds ending with the budget is no early stop
+    s = sweep(POINTS, FakeMeasure(FakeClock()), repeats=2, max_repeats=4, budget_s=1000.0)
+    assert [len(r.values) for r in s.results] == [4, 4, 4, 4]
+
+
+def test_sign_test_needs_enough_rounds_to_call_a_speedup_clear() -> None:
+    three = sweep(POINTS, FakeMeasure(FakeClock()), repeats=3)
+    sp = three.speedup(FRAMEWORK_DEFAULT)
+    assert sp is not None and sp.wins == 3 and sp.p_value == pytest.approx(0.125)
+    assert not sp.clear and "not proven" in sp.describe()
+    five = sweep(POINTS, FakeMeasure(FakeClock()), repeats=5)
+    sp = five.speedup(FRAMEWORK_DEFAULT)
+    assert sp is not None and sp.p_value == pytest.approx(1 / 32) and sp.clear
+
+
 def test_noise_makes_a_speedup_unclear() -> None:
-    m = FakeMeasure(FakeClock())
     close = ThreadPoint(1, 1, 2, 8)
-    RATES[close.key] = 102.0
-    try:
-        s = sweep([DEFAULT, close], m)
-    finally:
-        del RATES[close.key]
+    series = {DEFAULT.key: [100.0] * 6, close.key: [110.0, 95.0, 108.0, 96.0, 112.0, 97.0]}
+    clock = FakeClock()
+
+    def measure(point: ThreadPoint) -> float:
+        clock.t += 1.0
+        return series[point.key].pop(0)
+
+    s = run_sweep(
+        [DEFAULT, close],
+        measure,
+        task="digits",
+        backend="onnxruntime",
+        scenario="Offline",
+        metric="samples/s",
+        topology=TOPO,
+        repeats=6,
+        clock=clock,
+    )
     sp = s.speedup(FRAMEWORK_DEFAULT)
-    assert sp is not None and sp.ratio > 1.0 and not sp.clear
-    assert "within the noise" in sp.describe()
+    assert s.best is not None and s.best.point == close  # median 102.5 against 100
+    assert sp is not None and sp.wins == 3 and not sp.clear
+    assert sp.p_value == pytest.approx(42 / 64)
 
 
 def test_markdown_table() -> None:

@@ -57,6 +57,14 @@ def register(sub: Any) -> None:
         help="measurements per point, in alternating rounds (1 to 100; default 3)",
     )
     p.add_argument(
+        "--max-repeats",
+        type=F.count("repeats", 1, 1000),
+        default=9,
+        metavar="N",
+        help="more whole rounds while the budget lasts, up to N repeats per point (default 9; "
+        "below --repeats: --repeats)",
+    )
+    p.add_argument(
         "--pass-ms",
         type=F.count("milliseconds", 100, 600_000),
         default=1500,
@@ -108,6 +116,7 @@ def handle(args: argparse.Namespace) -> int:
         scenario=args.scenario,
         budget_s=args.budget,
         repeats=args.repeats,
+        max_repeats=args.max_repeats,
         pass_ms=args.pass_ms,
         batches=tuple(dict.fromkeys(args.batch_size)) if args.batch_size else None,
         max_points=args.max_points,

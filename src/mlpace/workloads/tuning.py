@@ -1,16 +1,17 @@
 """Thread-settings sweep: measure every grid point, pick the best, say how sure that is.
 
 ``run_sweep(points, measure, repeats=..., budget_s=...)`` measures in rounds: round 1 runs each
-point once, in order, admitting points while its share of the budget lasts; later rounds repeat
-the admitted points in alternating order, so a slow drift of the machine's load spreads over all
-points instead of favouring whichever ran first. A measurement that would overrun the budget
-is not started (its cost is estimated from the ones before). Ctrl-C or a stop signal ends the
-sweep and keeps every point measured so far.
+point once, in order, admitting points while its share of the budget (1/repeats) lasts; later
+rounds repeat the admitted points in alternating order, so a slow drift of the machine's load
+spreads over all points instead of favouring whichever ran first. After ``repeats`` rounds,
+more rounds (up to ``max_repeats``) use what is left of the budget: more repeats, narrower
+confidence. A measurement that would overrun the budget is not started (its cost is estimated
+from the ones before). Ctrl-C or a stop signal ends the sweep and keeps every point measured so
+far.
 
-Each point's figure is the median of its repeats; its range (lowest..highest) is the
-confidence shown: with 3 repeats the range holds the true median with 75 % probability. A
-speedup is the ratio of medians; it is called *clear* when even the best point's lowest repeat
-beats the reference's highest one.
+Each point's figure is the median of its repeats, shown with its range (lowest..highest). A
+speedup is the ratio of medians, with the ratios round by round and a sign test over them
+(:class:`Speedup`).
 
 ``measure(point)`` returns one throughput figure (Offline samples/s or Server peak QPS); the
 LoadGen-based one is in :mod:`mlpace.workloads.tuning_measure`; tests inject a fake.
@@ -18,6 +19,7 @@ LoadGen-based one is in :mod:`mlpace.workloads.tuning_measure`; tests inject a f
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -63,21 +65,37 @@ class PointResult:
 
 @dataclass(frozen=True)
 class Speedup:
-    """Best over a reference point: ratio of medians, and lowest-over-highest (conservative)."""
+    """Best over a reference point: the ratio of medians, and the ratios round by round.
+
+    Points of one round run minutes apart at most, under the same load, so the per-round
+    ratios cancel most of a busy machine's drift. The speedup is *clear* when a one-sided sign
+    test over the rounds rejects "no faster" at 5 % (5 rounds out of 5 at least).
+    """
 
     reference: str
     ratio: float
-    conservative: float
+    paired: tuple[float, ...]
+
+    @property
+    def wins(self) -> int:
+        return sum(1 for r in self.paired if r > 1.0)
+
+    @property
+    def p_value(self) -> float:
+        n, k = len(self.paired), self.wins
+        return sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n if n else 1.0
 
     @property
     def clear(self) -> bool:
-        return self.conservative > 1.0
+        return self.p_value <= 0.05
 
     def describe(self) -> str:
-        verdict = "clear" if self.clear else "within the noise"
+        n = len(self.paired)
+        spread = f"{min(self.paired):.2f}..{max(self.paired):.2f}x" if n else "-"
+        verdict = "clear" if self.clear else "not proven"
         return (
-            f"{self.ratio:.2f}x over the {self.reference} (worst case {self.conservative:.2f}x, "
-            f"{verdict})"
+            f"{self.ratio:.2f}x over the {self.reference} (round by round {spread}; faster in "
+            f"{self.wins} of {n} rounds, sign test p={self.p_value:.3f}: {verdict})"
         )
 
 
@@ -90,7 +108,7 @@ class SweepResult:
     topology: CpuTopology
     graph_width: int
     results: tuple[PointResult, ...]
-    repeats: int
+    repeats: int  # rounds asked for (the most a point got may be more: see max_repeats)
     budget_s: float
     elapsed_s: float
     load_avg: tuple[float, float]  # 1-minute load average before and after the sweep
@@ -122,8 +140,9 @@ class SweepResult:
         best, ref = self.best, self.reference(label)
         if best is None or ref is None or not ref.median or not ref.high:
             return None
-        assert best.median is not None and best.low is not None
-        return Speedup(label, best.median / ref.median, best.low / ref.high)
+        assert best.median is not None
+        paired = tuple(b / r for b, r in zip(best.values, ref.values) if r > 0)
+        return Speedup(label, best.median / ref.median, paired)
 
     def speedups(self) -> list[Speedup]:
         found = [self.speedup(label) for label in (FRAMEWORK_DEFAULT, INTEL_STYLE)]
@@ -150,13 +169,16 @@ def run_sweep(
     topology: CpuTopology,
     graph_width: int = 1,
     repeats: int = 3,
+    max_repeats: int | None = None,
     budget_s: float = 300.0,
     clock: Callable[[], float] = time.monotonic,
     say: Say | None = None,
 ) -> SweepResult:
-    """Measure ``points`` (``repeats`` rounds) within ``budget_s`` seconds of ``clock``."""
+    """Measure ``points`` (``repeats`` rounds, up to ``max_repeats`` while the budget lasts)
+    within ``budget_s`` seconds of ``clock``."""
     if repeats < 1:
         raise MlpaceError(f"repeats must be >= 1, got {repeats}")
+    rounds = max(repeats, max_repeats or repeats)
     tell = say or (lambda _line: None)
     results = [PointResult(p) for p in points]
     start = clock()
@@ -171,8 +193,11 @@ def run_sweep(
     budget_hit = False
     admitted: list[PointResult] = []
     try:
-        for rnd in range(repeats):
+        for rnd in range(rounds):
             queue = results if rnd == 0 else (admitted if rnd % 2 else admitted[::-1])
+            active = [r for r in admitted if not r.error]
+            if rnd >= repeats and clock() - start + expected_cost() * len(active) > budget_s:
+                break  # an extra round runs whole or not at all: equal repeats for every point
             for res in queue:
                 if res.error:
                     continue
@@ -180,7 +205,7 @@ def run_sweep(
                 if rnd == 0 and len(admitted) >= 2 and spent + expected_cost() > share:
                     break  # round 1 admitted what its share of the budget allows
                 if spent + expected_cost() > budget_s:
-                    budget_hit = True
+                    budget_hit = rnd < repeats  # extra rounds just end with the budget
                     break
                 t0 = clock()
                 try:
@@ -198,10 +223,10 @@ def run_sweep(
                 if rnd == 0:
                     admitted.append(res)
                 tell(
-                    f"mlpace: tune: round {rnd + 1}/{repeats}: {res.point.describe()}: "
+                    f"mlpace: tune: round {rnd + 1}/{rounds}: {res.point.describe()}: "
                     f"{value:,.1f} {metric} ({cost:.1f} s)"
                 )
-            if budget_hit:
+            if budget_hit or clock() - start + expected_cost() > budget_s:
                 break
     except RunInterrupted as exc:
         stopped, exit_code = str(exc), exc.exit_code
@@ -288,7 +313,7 @@ def verdict_lines(sweep: SweepResult) -> list[str]:
     lines = [
         f"{sweep.task} on {sweep.backend}, {sweep.scenario}: {t.describe()}; graph width "
         f"{sweep.graph_width}; {len(sweep.measured)} of {len(sweep.results)} point(s) measured, "
-        f"up to {sweep.repeats} repeat(s), {sweep.elapsed_s:.0f} s of a {sweep.budget_s:g} s "
+        f"{_repeats_text(sweep)}, {sweep.elapsed_s:.0f} s of a {sweep.budget_s:g} s "
         f"budget; load average {load} (before, after)",
     ]
     if sweep.stopped:
@@ -304,3 +329,11 @@ def verdict_lines(sweep: SweepResult) -> list[str]:
     for s in sweep.speedups():
         lines.append(f"speedup: {s.describe()}")
     return lines
+
+
+def _repeats_text(sweep: SweepResult) -> str:
+    counts = [len(r.values) for r in sweep.measured]
+    if not counts:
+        return "no repeats"
+    lo, hi = min(counts), max(counts)
+    return f"{lo} repeat(s) each" if lo == hi else f"{lo} to {hi} repeats"

@@ -135,7 +135,15 @@ def threads_document(sweep: SweepResult) -> dict[str, object] | None:
             "repeats": len(best.values),
         },
         "speedup": {s.reference: round(s.ratio, 4) for s in sweep.speedups()},
-        "speedup_worst_case": {s.reference: round(s.conservative, 4) for s in sweep.speedups()},
+        "speedup_by_round": {
+            s.reference: {
+                "ratios": [round(r, 4) for r in s.paired],
+                "faster_in": s.wins,
+                "sign_test_p": round(s.p_value, 4),
+                "clear": s.clear,
+            }
+            for s in sweep.speedups()
+        },
         "system_description": {
             "host_processor_core_count": t.cores_per_socket,
             "host_processors_per_node": t.sockets,

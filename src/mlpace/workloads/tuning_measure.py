@@ -237,7 +237,7 @@ class LoadGenMeasurer:
                 value = float(outcome.performance.result.primary_metric_value or 0.0)
                 # The highest figure so far, with a margin: the next pass must not run out of
                 # samples before pass_ms on a lucky stretch (that pass would be INVALID).
-                self._rates[point.key] = max(self._rates.get(point.key, 0.0), 1.25 * value)
+                self._rates[point.key] = max(self._rates.get(point.key, 0.0), 1.5 * value)
                 return value
             return self._server_peak(backend, point, base, short, rate, out)
 

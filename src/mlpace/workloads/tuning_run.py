@@ -62,6 +62,7 @@ class TuneOptions:
     scenario: str = "Offline"
     budget_s: float = 300.0
     repeats: int = 3
+    max_repeats: int = 9  # more rounds while the budget lasts
     pass_ms: int = 1500
     batches: tuple[int, ...] | None = None  # None: a quarter of, equal to, 4x the task's batch
     max_points: int | None = 24
@@ -155,7 +156,8 @@ def tune_threads(
         tell(
             f"mlpace: tune-threads: {task.name} on {backend}, {opts.scenario}: "
             f"{topology.describe()}; graph width {width}; {len(points)} point(s) x "
-            f"{opts.repeats} repeat(s) within {opts.budget_s:g} s"
+            f"{opts.repeats} to {max(opts.repeats, opts.max_repeats)} repeat(s) within "
+            f"{opts.budget_s:g} s"
         )
         sweep = run_sweep(
             points,
@@ -167,6 +169,7 @@ def tune_threads(
             topology=topology,
             graph_width=width,
             repeats=opts.repeats,
+            max_repeats=opts.max_repeats,
             budget_s=opts.budget_s,
             clock=clock,
             say=tell,
