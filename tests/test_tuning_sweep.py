@@ -254,6 +254,24 @@ def test_tune_threads_writes_every_file(tmp_path: Path) -> None:
     assert "best:" in out.table and "speedup:" in out.table
 
 
+def test_tune_threads_interrupted_still_writes_the_files(tmp_path: Path) -> None:
+    clock = FakeClock()
+
+    def factory(opts: TuneOptions, log_root: Path) -> FakeMeasure:
+        return FakeMeasure(clock, interrupt_at=3)
+
+    out = tune_threads(
+        TuneOptions("digits", backend="numpy", output_dir=tmp_path, topology=TOPO),
+        make_measurer=factory,  # type: ignore[arg-type]
+        clock=clock,
+    )
+    assert out.exit_code == 130
+    assert "stopped early: interrupted (Ctrl-C)" in out.table
+    doc = json.loads(out.files["threads"].read_text())
+    assert doc["stopped_early"].startswith("interrupted")
+    assert sum(1 for p in json.loads(out.files["sweep"].read_text())["points"] if p["values"]) == 2
+
+
 def test_tune_threads_refuses_a_backend_the_task_lacks() -> None:
     with pytest.raises(TaskError, match="not 'tensorflow'"):
         tune_threads(TuneOptions("digits", backend="tensorflow"))

@@ -17,9 +17,10 @@ so far are kept.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -71,7 +72,6 @@ class TuneOptions:
     dataset: str | None = None
     model_path: str | None = None
     topology: CpuTopology | None = None  # None: this machine's
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def tune_threads(
         raise TaskError(
             f"task {task.name!r} runs on {', '.join(runnable.backends)}, not {backend!r}"
         )
-    opts = TuneOptions(**{**opts.__dict__, "backend": backend})
+    opts = dataclasses.replace(opts, backend=backend)
     out = opts.output_dir or default_output(task.name, backend, opts.scenario)
     topology = opts.topology or detect_topology()
     tell = say or (lambda _line: None)
