@@ -221,8 +221,13 @@ class LoadGenMeasurer:
             # starts). The point's last figure is the best guess; before it, one timed batch.
             rate = self._rates.get(point.key, 0.0)
             if rate <= 0:
+                # One timed batch overestimates a busy machine's rate, and an Offline pass
+                # issued for too high a rate runs far past pass_ms: settings of one sweep differ
+                # by a few times at most, so twice the best figure so far caps the guess.
                 batch_s = self._time_batch(backend, point.batch)
                 rate = point.batch / batch_s * (1 + 0.5 * (point.workers - 1))
+                if self._rates:
+                    rate = min(rate, 2 * max(self._rates.values()))
             if self.scenario == "Offline":
                 settings = dataclasses.replace(
                     base,
