@@ -45,6 +45,22 @@ def test_short_sweep_on_digits_prints_table_and_writes_the_file(
     assert list((out / "logs").rglob("mlperf_log_summary.txt"))
 
 
+def test_short_server_sweep_reports_peak_qps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "srv"
+    argv = ["tune-threads", "digits", "--backend", "numpy", "--scenario", "Server"]
+    argv += ["--budget", "60", "--repeats", "1", "--max-repeats", "1", "--pass-ms", "100"]
+    code, text = run_cli([*argv, "--max-points", "3", "--quiet", "--output", str(out)], capsys)
+    assert code == 0, text
+    assert "median peak QPS" in text.splitlines()[0]
+    doc = json.loads((out / "sweep.json").read_text())
+    assert doc["scenario"] == "Server" and doc["metric"] == "peak QPS"
+    assert len([p for p in doc["points"] if p["values"]]) == 3
+    # the FindPeakPerformance probes left their logs
+    assert list((out / "logs").rglob("mlperf_log_detail.txt"))
+
+
 def test_run_threads_from_applies_and_records_the_settings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
