@@ -8,6 +8,7 @@ by hand (no plotting library is a dependency); any browser opens it.
 from __future__ import annotations
 
 import html
+import math
 from collections import defaultdict
 
 from mlpace.workloads.tuning import SweepResult
@@ -36,7 +37,8 @@ def sweep_svg(sweep: SweepResult) -> str:
     xs = [x for pts in groups.values() for x, *_ in pts] or [1]
     ys = [y for pts in groups.values() for *_, y in pts] + [v for _, v in refs] or [1.0]
     x_max = max(xs)
-    y_max = max(ys) * 1.1 or 1.0
+    step = _nice_step(max(ys) * 1.05 / 5 or 1.0)
+    y_max = step * math.ceil(max(ys) * 1.05 / step) or 1.0
 
     def sx(x: float) -> float:
         return LEFT + (x - 1) / max(1, x_max - 1) * (W - LEFT - RIGHT) if x_max > 1 else LEFT + 20
@@ -54,8 +56,8 @@ def sweep_svg(sweep: SweepResult) -> str:
     ]
     for x in sorted(set(xs)):
         out.append(f'<text x="{sx(x):.1f}" y="{H - BOTTOM + 15}" text-anchor="middle">{x}</text>')
-    for i in range(6):
-        v = y_max * i / 5
+    for i in range(round(y_max / step) + 1):
+        v = step * i
         out.append(
             f'<text x="{LEFT - 5}" y="{sy(v) + 4:.1f}" text-anchor="end">{v:,.0f}</text>'
             f'<line x1="{LEFT}" y1="{sy(v):.1f}" x2="{W - RIGHT}" y2="{sy(v):.1f}" '
@@ -63,7 +65,7 @@ def sweep_svg(sweep: SweepResult) -> str:
         )
     out.append(
         f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 12}" text-anchor="middle">'
-        "intra-op threads per pool</text>"
+        "intra-op threads per pool (workers fill the rest of the cores)</text>"
         f'<text x="15" y="{(TOP + H - BOTTOM) / 2}" text-anchor="middle" '
         f'transform="rotate(-90 15 {(TOP + H - BOTTOM) / 2})">'
         f"{html.escape(sweep.metric)} (median, range)</text>"
@@ -94,6 +96,12 @@ def sweep_svg(sweep: SweepResult) -> str:
         legend_y += 16
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _nice_step(raw: float) -> float:
+    """1, 2 or 5 times a power of ten, at least ``raw``."""
+    mag = 10.0 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
 
 
 def _legend(y: float, color: str, text: str, dash: str) -> str:
