@@ -134,6 +134,18 @@ def test_extra_rounds_use_the_budget_left_whole_rounds_only() -> None:
     assert [len(r.values) for r in s.results] == [4, 4, 4, 4]
 
 
+def test_preparing_a_point_is_kept_out_of_the_cost_estimate() -> None:
+    class Preparing(FakeMeasure):
+        def prepare(self, point: ThreadPoint) -> None:
+            self.clock.t += 5.0  # loading a backend: once per point
+
+    s = sweep(POINTS, Preparing(FakeClock()), repeats=3, max_repeats=9, budget_s=60.0)
+    # round 1: 4 x (5 + 1) s = 24 s (a 6 s estimate would have stopped it at 3 points);
+    # then 8 more rounds of 4 s fit in 60 s
+    assert [len(r.values) for r in s.results] == [9, 9, 9, 9]
+    assert s.elapsed_s <= 60.0
+
+
 def test_sign_test_needs_enough_rounds_to_call_a_speedup_clear() -> None:
     three = sweep(POINTS, FakeMeasure(FakeClock()), repeats=3)
     sp = three.speedup(FRAMEWORK_DEFAULT)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,9 +97,12 @@ class LoadGenMeasurer:
         self.pass_ms = pass_ms
         self.log_root = log_root
         self.say = say or (lambda _line: None)
-        self.model: ModelArtifact = self.runnable.make_model(
-            cache_dir or default_cache_dir(), model_path
-        )
+        model = self.runnable.make_model(cache_dir or default_cache_dir(), model_path)
+        if model.torch_module is not None:
+            # One module for every torch backend of the sweep (building it is the slow part;
+            # the thread settings are process-wide and set around each pass anyway).
+            model = dataclasses.replace(model, torch_module=functools.cache(model.torch_module))
+        self.model: ModelArtifact = model
         self.dataset: Dataset = self.runnable.make_dataset(dataset, self.model.metadata)
         self.qsl = DatasetQSL(self.dataset, self.dataset.size)
         self._backends: dict[tuple[int | None, int | None], Backend] = {}
@@ -122,6 +126,10 @@ class LoadGenMeasurer:
         return onnx_graph_width(self.model.onnx_path())
 
     # ------------------------------------------------------------------ measuring
+    def prepare(self, point: ThreadPoint) -> None:
+        """Build and load the point's backend (the sweep keeps this out of a pass's cost)."""
+        self._backend(point)
+
     def _backend(self, point: ThreadPoint) -> Backend:
         key = (point.intra, point.pools)
         found = self._backends.get(key)
