@@ -114,3 +114,20 @@ def test_tune_threads_bad_input(
 ) -> None:
     code, text = run_cli(argv, capsys)
     assert code == 2 and message in text and "Traceback" not in text
+
+
+def test_run_sizes_default_workers_by_physical_cores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlpace.workloads import runner
+    from mlpace.workloads.topology import CpuTopology
+
+    # 8 logical CPUs, 4 cores: digits runs 1 thread per worker, so one worker per core
+    monkeypatch.setattr(runner, "detect_topology", lambda: CpuTopology(8, 4, 1))
+    out = tmp_path / "run"
+    argv = ["run", "digits", "--profile", "tiny", "--quiet", "--no-trace", "--no-history"]
+    argv += ["--no-report", "--scenario", "Offline", "--mode", "PerformanceOnly"]
+    code, text = run_cli([*argv, "--backend", "numpy", "--output", str(out)], capsys)
+    assert code == 0, text
+    sut = json.loads(next(out.rglob("performance/run_1/mlpace_sut.json")).read_text())
+    assert sut["workers"] == 4

@@ -181,3 +181,33 @@ def test_topology_unreadable_sysfs_is_none(tmp_path: Path) -> None:
     assert topology_from_sysfs(tmp_path, [0, 1]) is None
     with pytest.raises(ValueError):
         CpuTopology(2, 4, 1)
+
+
+def _matmul_graph(tmp_path: Path, parallel: int) -> Path:
+    onnx = pytest.importorskip("onnx", reason="onnx not installed (extra onnx)")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    nodes, outs = [], []
+    for i in range(parallel):  # branches reading the same input: independent work
+        w = helper.make_tensor(f"w{i}", TensorProto.FLOAT, [4, 4], [0.0] * 16)
+        nodes.append(helper.make_node("MatMul", ["x", f"w{i}"], [f"y{i}"]))
+        outs.append((f"y{i}", w))
+    nodes.append(helper.make_node("Sum", [name for name, _ in outs], ["s"]))
+    # then a chain of two MatMuls: depth, not width
+    w_a = helper.make_tensor("wa", TensorProto.FLOAT, [4, 4], [0.0] * 16)
+    w_b = helper.make_tensor("wb", TensorProto.FLOAT, [4, 4], [0.0] * 16)
+    nodes.append(helper.make_node("MatMul", ["s", "wa"], ["a"]))
+    nodes.append(helper.make_node("MatMul", ["a", "wb"], ["out"]))
+    y = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 4])
+    graph = helper.make_graph(nodes, "g", [x], [y], [w for _, w in outs] + [w_a, w_b])
+    path = tmp_path / f"g{parallel}.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    return path
+
+
+@pytest.mark.parametrize("parallel", [1, 3])
+def test_graph_width_counts_parallel_heavy_operators(tmp_path: Path, parallel: int) -> None:
+    from mlpace.workloads.tuning_measure import onnx_graph_width
+
+    assert onnx_graph_width(_matmul_graph(tmp_path, parallel)) == parallel
