@@ -24,6 +24,7 @@ EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM gives 143 and SIGHUP 129 (128 + the si
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mlpace.cli import adaptive as adaptive_cmd
     from mlpace.cli import audit as audit_cmd
     from mlpace.cli import check_training as check_training_cmd
     from mlpace.cli import compare as compare_cmd
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     history_cmd.register(sub)
     compare_cmd.register(sub)
     tune_cmd.register(sub)
+    adaptive_cmd.register(sub)
     return parser
 
 
