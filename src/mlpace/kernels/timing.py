@@ -105,7 +105,12 @@ class RunResult:
             "params": self.params.to_dict(),
             "iterations": self.params.iterations,
             "avg_time_s": self.avg_time,
-            "elapsed_s": {"min": self.timing.min, "avg": self.timing.avg, "max": self.timing.max},
+            "elapsed_s": {
+                "min": self.timing.min,
+                "avg": self.timing.avg,
+                "max": self.timing.max,
+                "per_rank": list(self.timing.per_rank),
+            },
             "rate": self.rate,
             "unit": self.unit,
             "work_per_iteration": work_per_iteration(self.params),
@@ -123,3 +128,20 @@ class RunResult:
 
     def to_json(self) -> str:
         return json.dumps(self.record(), sort_keys=True)
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> RunResult:
+        """Rebuild a result from record() (how an mpiexec child hands its result back)."""
+        params = KernelParams(**rec["params"])
+        c = rec["checked"]
+        v = Verdict(
+            bool(rec["validated"]),
+            float(c["observed"]),
+            float(c["reference"]),
+            float(c["error"]),
+            float(c["tolerance"]),
+            bool(c["relative"]),
+            str(c["quantity"]),
+        )
+        timing = TimingStats.of(rec["elapsed_s"]["per_rank"])
+        return cls(params, rec["model"], int(rec["ranks"]), timing, v, rec.get("variant", ""))
