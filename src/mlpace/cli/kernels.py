@@ -29,22 +29,33 @@ def register(sub: Any) -> None:
     run_p.add_argument("kernel", choices=KERNELS)
     run_p.add_argument("--model", choices=MODELS, default="numpy")
     run_p.add_argument("--ranks", type=_count, default=1, help="ranks/threads/processes")
-    run_p.add_argument("--variant", default="", help="mpi: stencil sendrecv|rma; transpose "
-                       "alltoall|sendrecv|rma")
+    run_p.add_argument(
+        "--variant", default="", help="mpi: stencil sendrecv|rma; transpose alltoall|sendrecv|rma"
+    )
     run_p.add_argument("--json", action="store_true", help="also print the JSON record")
-    run_p.add_argument("--record", type=Path, default=None, metavar="FILE",
-                       help="append the JSON record to FILE")
+    run_p.add_argument(
+        "--record", type=Path, default=None, metavar="FILE", help="append the JSON record to FILE"
+    )
     _param_flags(run_p)
     run_p.set_defaults(handler=_handle_run)
 
     sc = ksub.add_parser("scale", help="strong scaling across models and rank counts")
     sc.add_argument("kernel", choices=KERNELS)
-    sc.add_argument("--models", default="numpy,threads,shm,mpi", type=_models,
-                    help="comma-separated models (default numpy,threads,shm,mpi)")
+    sc.add_argument(
+        "--models",
+        default="numpy,threads,shm,mpi",
+        type=_models,
+        help="comma-separated models (default numpy,threads,shm,mpi)",
+    )
     sc.add_argument("--ranks", default="1,2", type=_counts, help="comma-separated rank counts")
     sc.add_argument("--reps", type=_count, default=1, help="runs per point; the best is kept")
-    sc.add_argument("--out", type=Path, default=Path("prk-scale"), metavar="DIR",
-                    help="where the table (.md, .csv), plot (.svg) and records (.jsonl) go")
+    sc.add_argument(
+        "--out",
+        type=Path,
+        default=Path("prk-scale"),
+        metavar="DIR",
+        help="where the table (.md, .csv), plot (.svg) and records (.jsonl) go",
+    )
     _param_flags(sc)
     sc.set_defaults(handler=_handle_scale)
 
@@ -52,11 +63,21 @@ def register(sub: Any) -> None:
 def _param_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("PRK parameters (defaults: CI-friendly sizes per kernel)")
     g.add_argument("--iterations", type=int, default=None, help="timed iterations (default 10)")
-    g.add_argument("--order", type=int, default=None,
-                   help="stencil grid size / transpose and dgemm matrix order")
+    g.add_argument(
+        "--order",
+        type=int,
+        default=None,
+        help="stencil grid size / transpose and dgemm matrix order",
+    )
     g.add_argument("--radius", type=int, default=None, help="stencil/sparse radius")
-    g.add_argument("--pattern", "--type", dest="pattern", choices=("star", "grid"), default=None,
-                   help="stencil shape")
+    g.add_argument(
+        "--pattern",
+        "--type",
+        dest="pattern",
+        choices=("star", "grid"),
+        default=None,
+        help="stencil shape",
+    )
     g.add_argument("--tile", type=int, default=None, help="transpose tile (0 = untiled)")
     g.add_argument("--m", type=int, default=None, help="p2p first grid dimension")
     g.add_argument("--n", type=int, default=None, help="p2p second grid dimension")

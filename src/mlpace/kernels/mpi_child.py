@@ -25,8 +25,8 @@ def main(argv: list[str]) -> int:
         result = run_in_world(p, model, variant)
     except KernelParamError as exc:
         if rank == 0:
-            rec = {"error": str(exc), "message": str(exc).split(":")[0], "param": exc.param}
-            rec.update({"value": exc.value, "allowed": exc.allowed})
+            rec: dict[str, object] = {"error": str(exc), "param": exc.param}
+            rec.update(message=str(exc).split(":")[0], value=exc.value, allowed=exc.allowed)
             Path(out).write_text(json.dumps(rec))
         return 2
     except MlpaceError as exc:

@@ -33,7 +33,9 @@ def prk_text(result: RunResult) -> str:
     v = result.verdict
     if v.valid:
         lines.append("Solution validates")
-        lines.append(f"Rate ({result.unit}): {result.rate:.6f}  Avg time (s): {result.avg_time:.6f}")
+        lines.append(
+            f"Rate ({result.unit}): {result.rate:.6f}  Avg time (s): {result.avg_time:.6f}"
+        )
     else:
         lines.append(v.failure_line())
     return "\n".join(lines)
@@ -48,6 +50,4 @@ class PrkRate:
 
 def parse_prk(text: str) -> list[PrkRate]:
     """Every `Rate (unit): X  Avg time (s): Y` line in a PRK (or mlpace) output."""
-    return [
-        PrkRate(m.group(1), float(m.group(2)), float(m.group(3))) for m in _RATE.finditer(text)
-    ]
+    return [PrkRate(m.group(1), float(m.group(2)), float(m.group(3))) for m in _RATE.finditer(text)]

@@ -201,7 +201,9 @@ def svg_plot(table: ScaleTable, width: int = 640, height: int = 400) -> str:
         colour = _COLOURS[i % len(_COLOURS)]
         pts = sorted((pt for pt in table.points if pt.model == model), key=lambda q: q.ranks)
         coords = " ".join(f"{x_of(pt.ranks):.1f},{y_of(table.normalized(pt)):.1f}" for pt in pts)
-        parts.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        parts.append(
+            f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"/>'
+        )
         for pt in pts:
             parts.append(
                 f'<circle cx="{x_of(pt.ranks):.1f}" cy="{y_of(table.normalized(pt)):.1f}" '

@@ -104,7 +104,11 @@ def array_specs(p: KernelParams) -> dict[str, ArraySpec]:
     if k == "nstream":
         return {"a": ((p.length,), f), "b": ((p.length,), f), "c": ((p.length,), f)}
     if k == "dgemm":
-        return {"a": ((p.order, p.order), f), "b": ((p.order, p.order), f), "c": ((p.order,) * 2, f)}
+        return {
+            "a": ((p.order, p.order), f),
+            "b": ((p.order, p.order), f),
+            "c": ((p.order,) * 2, f),
+        }
     rows, nz = 4**p.lsize, 4 * p.radius + 1
     return {
         "values": ((rows, nz), f),

@@ -151,7 +151,7 @@ def work_per_iteration(p: KernelParams) -> float:
         return 4.0 * 8 * p.length
     if k == "dgemm":
         return 2.0 * p.order**3
-    return 2.0 * (4**p.lsize) * (4 * p.radius + 1)
+    return 2.0 * float(4**p.lsize) * (4 * p.radius + 1)
 
 
 def unit(kernel: str) -> str:

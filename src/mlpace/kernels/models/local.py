@@ -40,8 +40,12 @@ def run_numpy(p: KernelParams, clock: Clock | None = None) -> RunResult:
     arrays = _alloc(p)
     shared.init_arrays(p, arrays)
     step = shared.make_step(p, arrays, 0, 1, shared.NullSync())
-    elapsed = timed_loop(step, p.iterations, clock=clock) if clock else timed_loop(step, p.iterations)
-    return RunResult(p, "numpy", 1, TimingStats.of([elapsed]), verdict(p, shared.check_value(p, arrays)))
+    elapsed = (
+        timed_loop(step, p.iterations, clock=clock) if clock else timed_loop(step, p.iterations)
+    )
+    return RunResult(
+        p, "numpy", 1, TimingStats.of([elapsed]), verdict(p, shared.check_value(p, arrays))
+    )
 
 
 class _ThreadSync:

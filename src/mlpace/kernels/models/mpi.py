@@ -236,7 +236,9 @@ def _transpose(p: KernelParams, comm: Any, variant: str) -> Step:
         def step(_k: int) -> None:
             for dst in range(size):
                 pack(dst)
-            comm.Alltoallv([sendbuf, (counts, displs), MPI.DOUBLE], [recvbuf, (rcounts, displs), MPI.DOUBLE])
+            comm.Alltoallv(
+                [sendbuf, (counts, displs), MPI.DOUBLE], [recvbuf, (rcounts, displs), MPI.DOUBLE]
+            )
             for src in range(size):
                 unpack(src, recvbuf[displs[src] : displs[src] + rcounts[src]])
             np.add(a, 1.0, out=a)

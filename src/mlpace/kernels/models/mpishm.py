@@ -9,7 +9,7 @@ travels. All ranks must share one node (this model has no inter-node layer).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -68,7 +68,7 @@ def run_mpishm(p: KernelParams, comm: Any, clock: Callable[[], float] | None = N
             win = MPI.Win.Allocate_shared(nbytes, itemsize, comm=node)
             wins.append(win)
             buf, _ = win.Shared_query(0)
-            arrays[name] = np.ndarray(shape, dtype=dtype, buffer=buf)
+            arrays[name] = np.ndarray(shape, dtype=dtype, buffer=cast(Any, buf))
         for w in wins:
             w.Lock_all(MPI.MODE_NOCHECK)
         sync = _WinSync(node, wins)
