@@ -199,7 +199,7 @@ def make_step(
     if k == "nstream":
         s0, s1 = split(p.length, workers, me)
         va, vb, vc = a["a"][s0:s1], a["b"][s0:s1], a["c"][s0:s1]
-        scratch = np.empty(min(ops.CHUNK, max(1, s1 - s0)))
+        scratch = np.empty(min(ops.NSTREAM_CHUNK, max(1, s1 - s0)))
 
         def nstream(_k: int) -> None:
             ops.nstream_step(va, vb, vc, NSTREAM_SCALAR, scratch)

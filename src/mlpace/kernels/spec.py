@@ -43,7 +43,9 @@ class KernelParams:
     order: int = 1000  # stencil grid edge, transpose and dgemm matrix order
     radius: int = 2  # stencil and sparse
     pattern: str = "star"  # stencil: star | grid
-    tile: int = 32  # transpose tile edge; 0 = untiled
+    # transpose tile edge; 0 = untiled, the default because one strided NumPy add beats a
+    # Python loop over tiles (the PRK C default is 32; any 1..order can be asked for)
+    tile: int = 0
     m: int = 1000  # p2p first (distributed) dimension
     n: int = 1000  # p2p second (pipelined) dimension
     group: int = 1  # p2p lines per synchronization (the PRK's group factor)

@@ -33,7 +33,7 @@ def simple_step(p: KernelParams, comm: Any) -> Step:
         a = np.zeros(s1 - s0)
         b = np.full(s1 - s0, 2.0)
         c = np.full(s1 - s0, 2.0)
-        scratch = np.empty(min(ops.CHUNK, max(1, s1 - s0)))
+        scratch = np.empty(min(ops.NSTREAM_CHUNK, max(1, s1 - s0)))
 
         def nstream(_k: int) -> None:
             ops.nstream_step(a, b, c, NSTREAM_SCALAR, scratch)
