@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from mlpace.kernels.errors import KernelParamError
@@ -48,3 +50,22 @@ def test_more_workers_than_data_is_a_clear_error() -> None:
     assert exc.value.param == "ranks" and "1..3" in str(exc.value)
     with pytest.raises(KernelParamError):
         run(default_params("nstream", length=10), "numpy", 2)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the patch reaches forked workers")
+def test_a_dying_shm_worker_stops_the_others_instead_of_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlpace.kernels import shared
+    from mlpace.kernels.errors import ModelUnavailableError
+
+    real = shared.make_step
+
+    def broken(p, a, me, workers, sync):  # type: ignore[no-untyped-def]
+        if me == 1:
+            raise SystemExit(3)  # worker 1 dies before its first line; worker 2 waits on it
+        return real(p, a, me, workers, sync)
+
+    monkeypatch.setattr(shared, "make_step", broken)
+    with pytest.raises(ModelUnavailableError, match="failed"):
+        run(default_params("p2p", m=30, n=20, iterations=2), "shm", 3)

@@ -137,6 +137,20 @@ def _shm_worker(
                 b.close()
 
 
+def _join_or_stop(procs: list[Any]) -> None:
+    """Wait for all workers; if one dies, stop the rest (they may wait on it forever)."""
+    while any(proc.is_alive() for proc in procs):
+        for proc in procs:
+            proc.join(0.05)
+        if any(proc.exitcode not in (None, 0) for proc in procs):
+            for proc in procs:
+                if proc.is_alive():
+                    proc.terminate()
+            for proc in procs:
+                proc.join()
+            return
+
+
 def _context() -> Any:
     # fork starts workers in milliseconds and they inherit the imports; elsewhere spawn is safe
     return mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
@@ -171,8 +185,7 @@ def run_shm(p: KernelParams, workers: int) -> RunResult:
         ]
         for proc in procs:
             proc.start()
-        for proc in procs:
-            proc.join()
+        _join_or_stop(procs)
         failed = [w for w, proc in enumerate(procs) if proc.exitcode != 0]
         if failed:
             codes = [procs[w].exitcode for w in failed]
