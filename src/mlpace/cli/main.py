@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mlpace.cli import check_training as check_training_cmd
     from mlpace.cli import compare as compare_cmd
     from mlpace.cli import history as history_cmd
+    from mlpace.cli import kernels as kernels_cmd
     from mlpace.cli import report as report_cmd
     from mlpace.cli import run as run_cmd
     from mlpace.cli import train as train_cmd
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare_cmd.register(sub)
     tune_cmd.register(sub)
     adaptive_cmd.register(sub)
+    kernels_cmd.register(sub)
     return parser
 
 
