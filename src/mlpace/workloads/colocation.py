@@ -143,7 +143,7 @@ def _worker(
     forward = _make_forward(backend, model_path)
     data = GeneratedCriteo(4096, split="test")
     rng = np.random.default_rng(seed)
-    batches = [data.get_samples(rng.integers(0, data.size, batch_size)) for _ in range(64)]
+    batches = [data.get_samples(rng.integers(0, data.size, batch_size).tolist()) for _ in range(64)]
     forward(batches[0])  # warm-up outside the window
     barrier.wait()
     start = time.perf_counter()

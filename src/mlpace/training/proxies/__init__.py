@@ -9,7 +9,7 @@ which is imported (with torch) only when a run starts.
 | digits | mlpace_digits | 1.9k-param CNN, scikit-learn digits | top-1 >= 0.97 | 5 |
 | ncf | mlpace_ncf | NeuMF, synthetic MovieLens-like feedback | HR@10 >= 0.55 | 10 |
 | translation | mlpace_translation | 2+2-layer Transformer, reordering language | BLEU >= 90 | 10 |
-| dlrm | mlpace_dlrm | DLRM (dot interaction), generated Criteo-like clicks | AUC >= 0.75 | 10 |
+| dlrm | mlpace_dlrm | DLRM (dot interaction), generated Criteo-like clicks | AUC >= 0.745 | 10 |
 
 Closed-division modifiable hyperparameters follow the MLPerf v0.5 table (Fig. 3.5 of the
 dissertation): SGD models may change the batch size and learning-rate schedule parameters;
@@ -158,9 +158,9 @@ DLRM = BenchmarkDefinition(
         "(recommendation proxy; tables sharded across ranks under torchrun)"
     ),
     metric="auc",
-    # The true click model scores AUC 0.832 on the evaluation split; a trained DLRM peaks near
-    # 0.757 within one pass over the data and then overfits the long tail of categories.
-    quality_target=0.75,
+    # The true click model scores AUC 0.832 on the evaluation split; a trained DLRM peaks at
+    # 0.749-0.758 (by seed) within about one pass and then overfits the long tail of categories.
+    quality_target=0.745,
     higher_is_better=True,
     eval_cadence="every 65,536 training samples (a quarter pass), AUC over 32,768 samples",
     runs_required=10,  # MLPerf's DLRM required 10 runs
@@ -187,9 +187,7 @@ DLRM = BenchmarkDefinition(
     trainer="mlpace.training.proxies.dlrm:DlrmTrainer",
 )
 
-BENCHMARKS: dict[str, BenchmarkDefinition] = {
-    b.name: b for b in (DIGITS, NCF, TRANSLATION, DLRM)
-}
+BENCHMARKS: dict[str, BenchmarkDefinition] = {b.name: b for b in (DIGITS, NCF, TRANSLATION, DLRM)}
 
 
 def get_benchmark(name: str) -> BenchmarkDefinition:

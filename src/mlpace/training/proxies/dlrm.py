@@ -86,7 +86,7 @@ class DlrmTrainer:
     def build(self) -> None:
         # Adagrad builds row-sparse tensors from our own gradients; say so explicitly (torch
         # warns once per process otherwise).
-        torch.sparse.check_sparse_tensor_invariants.disable()
+        torch.sparse.check_sparse_tensor_invariants.disable()  # type: ignore[no-untyped-call]
         self.model = build_dlrm(self.seed)
         if self.dist.active:
             from mlpace.training.proxies.dlrm_parallel import ShardedDLRM
@@ -114,9 +114,7 @@ class DlrmTrainer:
             loss.backward()  # type: ignore[no-untyped-call]  # torch stubs leave it untyped
             self.sharded.allreduce_dense_gradients()
         else:
-            loss = nn.functional.binary_cross_entropy_with_logits(
-                self.model(dense, sparse), labels
-            )
+            loss = nn.functional.binary_cross_entropy_with_logits(self.model(dense, sparse), labels)
             loss.backward()  # type: ignore[no-untyped-call]
         self.optimizer.step()
         return float(loss.item())

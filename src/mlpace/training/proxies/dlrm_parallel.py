@@ -115,7 +115,7 @@ class ShardedDLRM(nn.Module):
             dim=1,
         )
         layout = _Layout(self.n_tables, self.dim, sparse_global.shape[0], world, self.ctx.rank)
-        embedded = _AllToAll.apply(lookups, layout)
+        embedded = _AllToAll.apply(lookups, layout)  # type: ignore[no-untyped-call]
         full = self._full[0]
         out: torch.Tensor = full.interact_top(full.bottom(dense_local), embedded)
         return out
@@ -140,7 +140,7 @@ class ShardedDLRM(nn.Module):
         out: dict[int, torch.Tensor] = {}
         for r in range(self.ctx.world_size):
             for t in local_tables(self.n_tables, r, self.ctx.world_size):
-                w = self._full[0].tables[t].weight.detach().clone()
+                w = self._full[0].bags()[t].weight.detach().clone()
                 dist.broadcast(w, src=r)
                 out[t] = w
         return out

@@ -207,7 +207,7 @@ def generate(
 def preprocess(
     log: ClickLog, table_sizes: Sequence[int] = TABLE_SIZES
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(labels, dense float32 [N, 13], sparse int64 [N, 26]) exactly as the TSV loader makes them."""
+    """(labels, dense float32 [N, 13], sparse int64 [N, 26]), as the TSV loader makes them."""
     dense = np.log1p(np.where(log.dense_missing, 0, np.maximum(log.dense_raw, 0)))
     sizes = np.asarray(table_sizes, dtype=np.int64)
     sparse = log.sparse_raw.astype(np.int64) % sizes

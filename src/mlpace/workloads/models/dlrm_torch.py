@@ -25,9 +25,7 @@ from mlpace.workloads.models.dlrm import (
 __all__ = ["DLRM", "DlrmPredictor", "interact", "make_tables"]
 
 
-def make_tables(
-    table_sizes: Sequence[int], embedding_dim: int, *, sparse: bool
-) -> nn.ModuleList:
+def make_tables(table_sizes: Sequence[int], embedding_dim: int, *, sparse: bool) -> nn.ModuleList:
     """One sum-pooled embedding bag per categorical feature."""
     return nn.ModuleList(
         nn.EmbeddingBag(rows, embedding_dim, mode="sum", sparse=sparse) for rows in table_sizes
@@ -105,13 +103,16 @@ class DLRM(nn.Module):
         return self.interact_top(self.bottom(dense), self.embed(sparse))
 
     # -------------------------------------------------------------- arrays
+    def bags(self) -> list[nn.EmbeddingBag]:
+        return [m for m in self.tables if isinstance(m, nn.EmbeddingBag)]
+
     def _linears(self, prefix: str) -> list[nn.Linear]:
         seq = self.bottom_mlp if prefix == "bottom" else self.top_mlp
         return [m for m in seq if isinstance(m, nn.Linear)]
 
     def load_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         with torch.no_grad():
-            for t, table in enumerate(self.tables):
+            for t, table in enumerate(self.bags()):
                 table.weight.copy_(torch.from_numpy(np.asarray(arrays[f"emb_{t}"], np.float32)))
             for prefix in ("bottom", "top"):
                 for i, lin in enumerate(self._linears(prefix)):
@@ -120,7 +121,7 @@ class DLRM(nn.Module):
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        for t, table in enumerate(self.tables):
+        for t, table in enumerate(self.bags()):
             out[f"emb_{t}"] = table.weight.detach().numpy().copy()
         for prefix in ("bottom", "top"):
             for i, lin in enumerate(self._linears(prefix)):

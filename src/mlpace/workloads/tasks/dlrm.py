@@ -77,9 +77,7 @@ def _accuracy(path: Path, dataset: Dataset) -> AccuracyReport:
     log = read_accuracy_log(path)
     result = criteo_auc(log, np.asarray(labels))
     text = "\n".join([*warnings_for(log, dataset.size), result.line])
-    return AccuracyReport(
-        text=text, value=100.0 * result.auc, good=result.good, total=result.total
-    )
+    return AccuracyReport(text=text, value=100.0 * result.auc, good=result.good, total=result.total)
 
 
 TASK = register(
