@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 
-BENCHMARK_NAMES = ("digits", "ncf", "translation")
+BENCHMARK_NAMES = ("digits", "ncf", "translation", "dlrm")
 DEFAULT_OUTPUT = "mlpace-results"
 DEFAULT_SYSTEM = "mlpace_cpu"
 
