@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mlpace.cli import kernels as kernels_cmd
     from mlpace.cli import report as report_cmd
     from mlpace.cli import run as run_cmd
+    from mlpace.cli import serve as serve_cmd
     from mlpace.cli import train as train_cmd
     from mlpace.cli import tune as tune_cmd
 
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune_cmd.register(sub)
     adaptive_cmd.register(sub)
     kernels_cmd.register(sub)
+    serve_cmd.register(sub)
     return parser
 
 

@@ -41,6 +41,10 @@ VECTOR_MIN_IDS = 256
 # conversion (~0.1 ms) delays only a handful of queries.
 CHUNK = 16_384
 
+# ``completed_ns`` value of a sample the SUT reported as failed (:meth:`ResponseRecorder.fail`):
+# answered, so nobody waits for it, but never completed; turned back into -1 at the end of the pass.
+FAILED = -2
+
 ErrorLogger = Callable[[str, str], None]
 AccuracyWriter = Callable[[int, int, bytes, "bytes | None", "int | None"], None]
 
@@ -92,6 +96,7 @@ class ResponseRecorder:
         self.duplicate_responses = 0
         self.token_errors = 0
         self.late_responses = 0
+        self.failed_samples = 0
         self._error_counts: dict[str, int] = {}
         self.events: list[LogEvent] = []
 
@@ -139,6 +144,10 @@ class ResponseRecorder:
     def end_pass(self) -> None:
         with self._lock:
             self.active = False
+            if self.failed_samples and self.capacity:
+                done = np.frombuffer(self.completed_ns, dtype=np.int64)
+                done[done == FAILED] = -1  # failed samples are "never completed" in the record
+                del done
 
     def release(self) -> None:
         """Drop this pass's per-sample columns (the raw record took them over); after
@@ -216,7 +225,7 @@ class ResponseRecorder:
             bad = 0
             for i in ids:
                 k = i - first
-                if 0 <= k < issued and comp[k] < 0:
+                if 0 <= k < issued and comp[k] == -1:
                     comp[k] = now
                 else:
                     bad += 1
@@ -239,7 +248,7 @@ class ResponseRecorder:
                 for pos in np.flatnonzero(~ok).tolist():
                     self._bad_id(int(arr[pos]), int(k[pos]))
                 k = k[ok]
-            fresh = view[k] < 0
+            fresh = view[k] == -1
             if not fresh.all():
                 for kk in k[~fresh].tolist():
                     self._bad_id(kk + self.first_id, kk)
@@ -274,7 +283,7 @@ class ResponseRecorder:
             for r in responses:
                 i = r.id
                 k = i - first
-                if 0 <= k < issued and comp[k] < 0:
+                if 0 <= k < issued and comp[k] == -1:
                     comp[k] = now
                     good += 1
                     n = r.n_tokens
@@ -311,7 +320,7 @@ class ResponseRecorder:
                 if not 0 <= k < issued:
                     self._bad_id(i, -1)
                     continue
-                if comp[k] >= 0:
+                if comp[k] != -1:
                     self.token_errors += 1
                     self._error("token", f"first token of sample id {i} reported after completion")
                     continue
@@ -322,6 +331,29 @@ class ResponseRecorder:
                 ft[k] = now
                 if self._any_logged and (self._log_all or self._log_mask[k]):
                     self._token_data[k] = bytes(r.data)
+
+    def fail(self, ids: Sequence[int], reason: str) -> None:
+        """The SUT gives up on samples (a lost request, a server error): each is counted and
+        logged as an error, counts as answered (nobody waits for it) but never as completed, so
+        the pass ends INVALID (``all_samples_completed``). A later answer for it is a duplicate."""
+        with self._lock:
+            comp = self.completed_ns
+            first = self.first_id
+            issued = self.issued if self.active else 0
+            good = 0
+            for i in ids:
+                k = i - first
+                if 0 <= k < issued and comp[k] == -1:
+                    comp[k] = FAILED
+                    good += 1
+                    self.failed_samples += 1
+                    self._error("failed", f"sample id {i} failed: {reason}")
+                else:
+                    self._bad_id(i, k)
+            self.completed += good
+            wake = self.waiter and self.completed >= self.issued
+        if wake:
+            self.idle.set()
 
     # ------------------------------------------------------------------ helpers (lock held)
     def _check_tokens_locked(self, sample_id: int, k: int, n_tokens: int) -> None:
