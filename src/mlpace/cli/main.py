@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mlpace.cli import audit as audit_cmd
     from mlpace.cli import check_training as check_training_cmd
     from mlpace.cli import compare as compare_cmd
+    from mlpace.cli import describe_system as describe_system_cmd
     from mlpace.cli import history as history_cmd
     from mlpace.cli import report as report_cmd
     from mlpace.cli import run as run_cmd
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.register(sub)
     history_cmd.register(sub)
     compare_cmd.register(sub)
+    describe_system_cmd.register(sub)
     return parser
 
 
