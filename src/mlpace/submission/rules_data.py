@@ -26,7 +26,7 @@ class SubmissionRules:
     version: str
     data: dict[str, Any]
 
-    def list(self, key: str) -> list[str]:
+    def names(self, key: str) -> list[str]:
         return [str(x) for x in self.data.get(key, [])]
 
     @property
@@ -39,7 +39,7 @@ class SubmissionRules:
 
     @property
     def scenarios(self) -> list[str]:
-        return self.list("scenarios")
+        return self.names("scenarios")
 
     def benchmark_name(self, name: str, model_mapping: dict[str, str] | None = None) -> str:
         """The checker benchmark an mlpace task or model name stands for."""

@@ -53,7 +53,7 @@ class DescriptionProblem:
 def required_keys(version: str = "v6.1") -> list[str]:
     from mlpace.submission.rules_data import load_rules
 
-    return load_rules(version).list("system_required_fields")
+    return load_rules(version).names("system_required_fields")
 
 
 def describe_system(
@@ -106,7 +106,7 @@ def needs_user(desc: Mapping[str, str], version: str = "v6.1") -> list[str]:
     """Keys the checker requires non-empty that are still empty."""
     from mlpace.submission.rules_data import load_rules
 
-    meaningful = load_rules(version).list("system_meaningful_fields")
+    meaningful = load_rules(version).names("system_meaningful_fields")
     return [k for k in meaningful if not str(desc.get(k, "")).strip()]
 
 
@@ -119,9 +119,9 @@ def validate_description(
     rules = load_rules(version)
     problems = []
     for key, allowed in (
-        ("status", rules.list("statuses")),
-        ("system_type", rules.list("system_types")),
-        ("division", rules.list("divisions")),
+        ("status", rules.names("statuses")),
+        ("system_type", rules.names("system_types")),
+        ("division", rules.names("divisions")),
     ):
         value = str(desc.get(key, ""))
         if value and value not in allowed:
