@@ -104,7 +104,9 @@ def build_good(root: Path, division: str = "open") -> Path:
         acc.mkdir()
         (acc / "mlperf_log_detail.txt").write_text(mllog_lines(acc_values(scenario)))
         (acc / "mlperf_log_summary.txt").write_text("accuracy run\n")
-        (acc / "mlperf_log_accuracy.json").write_text('[\n{"seq_id": 0, "qsl_idx": 0, "data": "00"}\n]\n')
+        (acc / "mlperf_log_accuracy.json").write_text(
+            '[\n{"seq_id": 0, "qsl_idx": 0, "data": "00"}\n]\n'
+        )
         (acc / "accuracy.txt").write_text(
             "accuracy=76.500%, good=38250, total=50000\nhash=" + "ab" * 32 + "\n"
         )

@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
-from submission_corpus import CASES, Case, build_good
 
 from mlpace.submission.check import check_tree
+from submission_corpus import CASES, Case, build_good
 
 OFFICIAL = Path(os.environ.get("MLPACE_INFERENCE_REPO", "/work/ext/inference"))
 

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from submission_corpus import SUBMITTER, build_good
 
 from mlpace.cli.main import main
 from mlpace.submission._files import truncate_accuracy_log
 from mlpace.submission.check import check_tree
 from mlpace.submission.package import PackageError, PackageRequest, package
+from submission_corpus import SUBMITTER, build_good
 
 USER_KEYS = {
     "system_type": "edge", "status": "rdi", "cooling": "air",
