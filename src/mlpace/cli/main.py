@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mlpace.cli import history as history_cmd
     from mlpace.cli import package as package_cmd
     from mlpace.cli import report as report_cmd
+    from mlpace.cli import results as results_cmd
     from mlpace.cli import run as run_cmd
     from mlpace.cli import train as train_cmd
 
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     describe_system_cmd.register(sub)
     package_cmd.register(sub)
     check_submission_cmd.register(sub)
+    results_cmd.register(sub)
     return parser
 
 

@@ -42,6 +42,11 @@ class ResultRow:
     unit: str
     valid: bool
     accuracy: str
+    errors: int = 0  # the checker's errors in this result's folder
+    system_type: str = ""
+    processor: str = ""
+    accelerator: str = ""
+    framework: str = ""
 
 
 @dataclass
@@ -271,20 +276,26 @@ def _check_benchmark(
         )
         before = sum(1 for f in out.items if f.severity == "error")
         metric, unit, accuracy = check_scenario(ctx, out)
-        valid = sum(1 for f in out.items if f.severity == "error") == before and system is not None
+        errors = sum(1 for f in out.items if f.severity == "error") - before
+        info = system or {}
         report.results.append(
             ResultRow(
                 division=division,
                 submitter=folder.name,
                 system=scen.parent.parent.name,
-                system_name=str((system or {}).get("system_name", "")),
-                availability=str((system or {}).get("status", "")),
+                system_name=str(info.get("system_name", "")),
+                availability=str(info.get("status", "")),
                 benchmark=name,
                 folder=bench_dir.name,
                 scenario=scen.name,
                 metric=metric,
                 unit=unit,
-                valid=valid,
+                valid=errors == 0 and system is not None,
                 accuracy=accuracy,
+                errors=errors,
+                system_type=str(info.get("system_type", "")),
+                processor=str(info.get("host_processor_model_name", "")),
+                accelerator=str(info.get("accelerator_model_name", "")),
+                framework=str(info.get("framework", "")),
             )
         )
