@@ -66,3 +66,5 @@ def test_official_checker_verdict_agrees_or_the_difference_is_documented(
     assert not mlpace_passed
     observed = "crash" if verdict.crashed else ("pass" if verdict.passed else "fail")
     assert observed == case.official, f"{case.how}: {case.note}\n{verdict.output[-3000:]}"
+    # Every problem the official checker names is one mlpace names too.
+    assert verdict.rules <= set(case.rules), verdict.errors

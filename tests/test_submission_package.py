@@ -108,3 +108,44 @@ def test_missing_user_keys_are_named_with_their_flags(
     code = main(["package", str(tmp_path / "nowhere"), "--division", "open", "--submitter",
                  "me", "--output", str(tmp_path / "o")])  # fmt: skip
     assert code == 2 and "no such folder" in capsys.readouterr().err
+
+
+def test_closed_division_round_trip_with_audit_folders(tmp_path: Path) -> None:
+    runs = build_good(tmp_path / "runs") / "open" / SUBMITTER
+    for scen in (runs / "results" / "box" / "resnet").iterdir():
+        for test in ("TEST01", "TEST04"):
+            (scen / test).mkdir()
+            (scen / test / "verify_performance.txt").write_text("TEST PASS\n")
+    out = tmp_path / "sub"
+    package(PackageRequest(results=[runs], output=out, division="closed", submitter="me",
+                           system_values=USER_KEYS))  # fmt: skip
+    scen = out / "closed" / "me" / "results" / "box" / "resnet" / "Offline"
+    assert (scen / "TEST04" / "verify_performance.txt").read_text() == "TEST PASS\n"
+    assert check_tree(out).findings == []
+    (scen / "TEST01" / "verify_performance.txt").write_text("TEST FAIL\n")
+    assert [f.rule for f in check_tree(out).findings] == ["compliance-failed"]
+
+
+@pytest.mark.official
+def test_official_checker_on_a_packaged_digits_run_names_the_same_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_submission_corpus import OFFICIAL
+
+    if not (OFFICIAL / "tools" / "submission" / "submission_checker").is_dir():
+        pytest.skip(f"no mlcommons/inference checkout at {OFFICIAL} (set MLPACE_INFERENCE_REPO)")
+    run = tmp_path / "run"
+    main(["run", "digits", "--profile", "tiny", "--scenario", "Offline", "--output", str(run),
+          "--no-trace", "--no-report", "--no-history", "--quiet"])  # fmt: skip
+    out = tmp_path / "sub"
+    main(["package", str(run), "--division", "open", "--submitter", "me", "--output", str(out),
+          *_sets()])  # fmt: skip
+    capsys.readouterr()
+    code = main(["check-submission", str(out), "--official", str(OFFICIAL)])
+    text = capsys.readouterr().out
+    assert code == 1 and "official checker: FAILED" in text and "agrees" in text
+    from mlpace.submission.official import run_official
+
+    verdict = run_official(OFFICIAL, out)
+    assert verdict.rules == {f.rule for f in check_tree(out).findings}
+    assert verdict.rules == {"accuracy-sample-count", "min-duration", "performance-sample-count"}

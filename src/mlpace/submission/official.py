@@ -11,7 +11,29 @@ from pathlib import Path
 
 from mlpace.errors import MlpaceError
 
-__all__ = ["OfficialVerdict", "official_command", "run_official"]
+__all__ = ["OFFICIAL_MESSAGES", "OfficialVerdict", "official_command", "run_official"]
+
+# The official checker's error messages and the mlpace rule id each one corresponds to.
+OFFICIAL_MESSAGES: tuple[tuple[str, str], ...] = (
+    ("performance_sample_count, found", "performance-sample-count"),
+    ("Test duration less than 600s", "min-duration"),
+    ("accurcy run does not cover all dataset", "accuracy-sample-count"),
+    ("Early stopping condition was not met", "early-stopping"),
+    ("Latency constraint", "latency-bound"),
+    ("rng_seed is wrong", "seeds"),
+    ("Required minimum Query Count", "min-queries"),
+    ("Required minimum samples per query", "offline-samples-per-query"),
+    ("has loadgen errors", "loadgen-errors"),
+    ("is not truncated", "accuracy-not-truncated"),
+    ("not hash value", "accuracy-hash"),
+    ("measurements json file not found", "measurements-missing"),
+    ("src directory does not exist", "src-missing"),
+    ("requires a meaningful response", "system-field-empty"),
+    ("has invalid status", "system-status"),
+    ("is having empty", "file-empty"),
+    ("does not have all required scenarios", "scenarios-missing"),
+    ("Missing ", "compliance-missing"),
+)
 
 
 @dataclass(frozen=True)
@@ -20,6 +42,11 @@ class OfficialVerdict:
     errors: tuple[str, ...]  # its ERROR lines, without the timestamp prefix
     crashed: bool  # a traceback instead of a verdict
     output: str
+
+    @property
+    def rules(self) -> set[str]:
+        """The mlpace rule ids of its error lines (lines with no counterpart are left out)."""
+        return {rule for e in self.errors for text, rule in OFFICIAL_MESSAGES if text in e}
 
     @property
     def passed(self) -> bool:
