@@ -68,3 +68,21 @@ def test_official_checker_verdict_agrees_or_the_difference_is_documented(
     assert observed == case.official, f"{case.how}: {case.note}\n{verdict.output[-3000:]}"
     # Every problem the official checker names is one mlpace names too.
     assert verdict.rules <= set(case.rules), verdict.errors
+
+
+def test_check_submission_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mlpace.cli.main import main
+
+    root = build_good(tmp_path / "t")
+    assert main(["check-submission", str(root)]) == 0
+    assert "0 error(s), 0 warning(s): OK" in capsys.readouterr().out
+    CASES[0].mutate(root)
+    report = tmp_path / "f.json"
+    assert main(["check-submission", str(root), "--json", str(report)]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR [system-json-missing] open/acme/systems/box.json" in out
+    assert "found: no such file" in out and "fix: write systems/<system>.json" in out
+    assert '"rule": "system-json-missing"' in report.read_text()
+    assert main(["check-submission", str(tmp_path / "nowhere")]) == 2
+    assert main(["check-submission", str(root), "--official", str(tmp_path)]) == 2
+    assert "no tools/submission/submission_checker" in capsys.readouterr().err
