@@ -94,3 +94,15 @@ def test_cli_writes_the_file_and_lists_what_is_missing(
     assert "needs you: division" in err and "--set system_type=..." in err
     assert main(["describe-system", "--set", "status=maybe"]) == 2
     assert "one of available, preview, rdi" in capsys.readouterr().err
+
+
+def test_gpus_are_read_from_nvidia_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\n" + "echo 'NVIDIA H200, 143771 MiB, 1980 MHz'\n" * 2)
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    desc = describe_system()
+    assert desc["accelerators_per_node"] == "2"
+    assert desc["accelerator_model_name"] == "NVIDIA H200"
+    assert desc["accelerator_memory_capacity"] == "143771 MiB"
+    assert desc["accelerator_frequency"] == "1980 MHz"
