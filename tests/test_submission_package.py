@@ -149,3 +149,12 @@ def test_official_checker_on_a_packaged_digits_run_names_the_same_problems(
     verdict = run_official(OFFICIAL, out)
     assert verdict.rules == {f.rule for f in check_tree(out).findings}
     assert verdict.rules == {"accuracy-sample-count", "min-duration", "performance-sample-count"}
+
+
+def test_two_runs_of_one_scenario_are_refused(tmp_path: Path) -> None:
+    a = build_good(tmp_path / "a") / "open" / SUBMITTER
+    b = build_good(tmp_path / "b") / "open" / SUBMITTER
+    req = PackageRequest(results=[a, b], output=tmp_path / "o", division="open", submitter="me",
+                         system_values=USER_KEYS)  # fmt: skip
+    with pytest.raises(PackageError, match="two runs of box/resnet/"):
+        package(req)

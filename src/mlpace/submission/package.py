@@ -267,6 +267,14 @@ def package(req: PackageRequest) -> PackageResult:
     if not req.submitter or "/" in req.submitter or req.submitter.startswith("."):
         raise PackageError(f"--submitter {req.submitter!r}: a plain folder name is required")
     runs = find_runs(req.results, rules)
+    seen: dict[tuple[str, str, str], Path] = {}
+    for r in runs:
+        key = (r.system, r.task, r.scenario)
+        if key in seen:
+            raise PackageError(
+                f"two runs of {'/'.join(key)}: {seen[key]} and {r.folder}; give only one of them"
+            )
+        seen[key] = r.folder
     benchmarks = {r.task: _benchmark(r.task, req, rules) for r in runs}
     if req.division == "closed":
         refusals = [why for r in runs if (why := _closed_refusal(r, rules))]
