@@ -109,10 +109,10 @@ def _benchmark(task: str, req: PackageRequest, rules: SubmissionRules) -> str:
     name = rules.benchmark_name(task)
     if rules.benchmark(name) is not None:
         return name
-    if req.division == "closed":
+    if req.division != "open":
         raise PackageError(
             f"task {task!r} is not an MLPerf {rules.version} benchmark, so it cannot go into "
-            "the closed division; package it with --division open"
+            f"the {req.division} division; package it with --division open"
         )
     mapped = rules.data.get("open_model_mapping", {}).get(task)
     if mapped is None:
@@ -276,11 +276,11 @@ def package(req: PackageRequest) -> PackageResult:
             )
         seen[key] = r.folder
     benchmarks = {r.task: _benchmark(r.task, req, rules) for r in runs}
-    if req.division == "closed":
+    if req.division in ("closed", "network"):
         refusals = [why for r in runs if (why := _closed_refusal(r, rules))]
         if refusals:
             raise PackageError(
-                "refusing to package into the closed division: " + "; ".join(refusals)
+                f"refusing to package into the {req.division} division: " + "; ".join(refusals)
             )
     notes: list[str] = []
     descriptions = {}
