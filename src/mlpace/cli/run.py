@@ -30,6 +30,9 @@ TASK_ONLY = {
     "batch_size": "--batch-size",
     "max_wait_ms": "--max-wait-ms",
     "device": "--device",
+    "check_rules": "--check-rules",
+    "division": "--division",
+    "system_type": "--system-type",
 }
 NULL_ONLY = {"sample_count": "--sample-count", "completion": "--completion"}
 # Flags that only some scenarios read (dest -> (flag, scenarios)).
@@ -237,6 +240,27 @@ def register(sub: Any) -> None:
         "the Server latency bound, 0 elsewhere)",
     )
     p.add_argument("--device", default=None, help="cpu or cuda (torch backend)")
+    p.add_argument(
+        "--check-rules",
+        action="store_true",
+        default=None,
+        help="only check the settings against the submission checker's rules (in well under a "
+        "second, nothing runs); exit 1 when a setting would fail. --profile official runs do "
+        "this check first anyway",
+    )
+    p.add_argument(
+        "--division",
+        choices=("closed", "open", "network"),
+        default=None,
+        help="division the rule check applies (default: closed for MLPerf benchmarks, open "
+        "for mlpace's own tasks)",
+    )
+    p.add_argument(
+        "--system-type",
+        choices=("edge", "datacenter", "datacenter,edge"),
+        default=None,
+        help="system type whose required scenarios the rule check applies (default edge)",
+    )
     p.add_argument(
         "--quiet",
         action="store_true",
