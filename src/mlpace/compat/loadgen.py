@@ -304,31 +304,62 @@ _INT_IN_CORE = frozenset({"single_stream_expected_latency_ns", "multi_stream_exp
 _MULTIPLE_CONF_MESSAGE = "Multiple conf files are used. This is not valid for official submission."
 
 
+_UINT64_MAX = 2**64 - 1
+_INT32_RANGE = (-(2**31), 2**31 - 1)
+
+
 def _coerce(name: str, value: Any) -> Any:
+    """Convert ``value`` for field ``name`` as the official pybind11 setter does.
+
+    Booleans take anything with a truth value (0/1, NumPy scalars, None -> False) but not text;
+    doubles take ints and anything with ``__float__`` or ``__index__``; integers take anything
+    with ``__index__`` or ``__int__`` except floats, within the C++ type's range.
+    """
     conv = _ENUM_FIELDS.get(name)
     if conv is not None:
         return conv(value)
     default = getattr(_CORE_DEFAULTS, name)
     if isinstance(default, bool):
-        if isinstance(value, bool) or type(value).__name__ == "bool_":
+        if value is None:
+            return False
+        if hasattr(type(value), "__bool__"):
             return bool(value)
-        raise TypeError(f"TestSettings.{name} must be a bool, not {value!r}")
+        raise TypeError(f"TestSettings.{name} must be a bool (or 0/1), not {value!r}")
     if name in _FLOAT_FIELDS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            try:
-                return float(value.__float__())
-            except AttributeError:
-                raise TypeError(f"TestSettings.{name} must be a number, not {value!r}") from None
-        return float(value)
-    if isinstance(value, (bool, float)):
-        raise TypeError(f"TestSettings.{name} must be an integer, not {value!r}")
+        return _as_double(name, value)
+    return _as_integer(name, value)
+
+
+def _as_double(name: str, value: Any) -> float:
+    kind = type(value)
     try:
-        ivalue = value.__index__()
-    except AttributeError:
-        raise TypeError(f"TestSettings.{name} must be an integer, not {value!r}") from None
-    if ivalue < 0 and name not in _SIGNED_INT_FIELDS:
-        raise TypeError(f"TestSettings.{name} must be a non-negative integer, not {value!r}")
-    return int(ivalue)
+        if isinstance(value, float) or hasattr(kind, "__float__"):
+            return float(value)
+        if hasattr(kind, "__index__"):
+            return float(value.__index__())
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise TypeError(f"TestSettings.{name} must be a number, not {value!r}")
+
+
+def _as_integer(name: str, value: Any) -> int:
+    low, high = _INT32_RANGE if name in _SIGNED_INT_FIELDS else (0, _UINT64_MAX)
+    what = "an integer" if low < 0 else "a non-negative integer"
+    kind = type(value)
+    number: int | None = None
+    # A float (or float subclass, e.g. numpy.float64) is refused even when whole, like the
+    # official; other numbers with __int__ (numpy.float32, Decimal) are truncated, like it too.
+    if not isinstance(value, float) and getattr(value, "ndim", 0) == 0:
+        try:
+            if hasattr(kind, "__index__"):
+                number = int(value.__index__())
+            elif hasattr(kind, "__int__"):
+                number = int(value)
+        except (TypeError, ValueError, OverflowError):
+            number = None
+    if number is None or not low <= number <= high:
+        raise TypeError(f"TestSettings.{name} must be {what} in [{low}, {high}], not {value!r}")
+    return number
 
 
 class TestSettings:
