@@ -20,8 +20,8 @@ same log files. What differs, on purpose:
   object silently misses the mlperf.conf seeds; ours does not. A second ``conf_type=1`` call on
   the *same* object still behaves like the official: mlperf.conf is not re-applied and the next
   test's detail log records ``error_invalid_config`` "Multiple conf files are used".
-* ``sample_timeout_ms`` (an mlpace extension, default 60 s) ends a test whose SUT stopped
-  answering instead of waiting forever.
+* ``sample_timeout_ms`` (an mlpace extension, default 0: wait as long as it takes, like the
+  official) ends a test whose SUT stopped answering, when set, instead of waiting forever.
 * An ``audit.config`` (``audit_config_filename``) found in the current directory is applied, as
   the official does, but it is announced on stderr as well as in the detail log.
 * ``use_clock(clock)`` (an mlpace extension, not in ``__all__``) runs the tests that follow on

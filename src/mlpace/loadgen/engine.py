@@ -26,8 +26,10 @@ Misbehaving SUTs
   logged as ``error_runtime``, outstanding samples get a short grace period, the pass is marked
   INVALID (``RawRun.interrupted``) and the logs are finished and closed; then ``run_test`` raises
   :class:`SutCallbackError` (chained to the original exception).
-* If no sample completes for ``sample_timeout_ms`` while some are outstanding, the engine stops
-  waiting, logs the missing ids, finishes the logs and raises :class:`SutTimeoutError`.
+* If ``sample_timeout_ms`` is set (off by default: a slow SUT is legitimate) and no sample
+  completes for that long while some are outstanding, the engine stops waiting, logs the
+  missing ids, finishes the logs and raises :class:`SutTimeoutError`. On a virtual clock the
+  same happens as soon as no timer is left that could complete a sample.
 * Ctrl-C (``KeyboardInterrupt``) stops issuing, waits briefly for outstanding samples, writes
   everything with the reason "interrupted by the user (Ctrl-C)" and raises
   :class:`RunInterrupted`.
@@ -307,7 +309,7 @@ class _Engine:
         if ctx.timed_out:
             missing = rec.missing_ids()
             err = SutTimeoutError(
-                f"no sample completed for {int(effective.sample_timeout_ms)} ms "
+                f"{ctx.stall_reason or 'no sample completed'} "
                 f"({len(missing)} of {rec.issued} issued samples outstanding)",
                 missing_ids=missing,
             )

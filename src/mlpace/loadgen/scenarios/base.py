@@ -41,6 +41,10 @@ VECTOR_MIN_IDS = 256
 # conversion (~0.1 ms) delays only a handful of queries.
 CHUNK = 16_384
 
+# Without a sample timeout, a silent SUT gets a note in the detail log after this long, then
+# after twice as long again, and so on.
+STALL_NOTICE_NS = 60_000_000_000
+
 ErrorLogger = Callable[[str, str], None]
 AccuracyWriter = Callable[[int, int, bytes, "bytes | None", "int | None"], None]
 
@@ -394,6 +398,7 @@ class IssueContext:
         self.pass_start_ns = 0
         self.start_ns = 0  # start of the chunk now being issued
         self.timed_out = False
+        self.stall_reason = ""
         self.ended_early = False
         # The pass's sample indices; ``issue`` reads them through a list window of CHUNK
         # entries (``_win`` covers positions ``_win_lo .. _win_lo + len(_win) - 1``).
@@ -448,14 +453,21 @@ class IssueContext:
     def wait_all(self) -> bool:
         """Block until every issued sample completed.
 
-        False once ``sample_timeout`` passed with no completion at all (the SUT is stuck).
+        False once ``sample_timeout_ms`` (when set) passed with no completion at all, or when the
+        clock proves nothing can complete any more (a virtual clock with no pending timer).
+        Without a timeout a long silence only leaves notes in the detail log (after 1, 2, 4...
+        minutes): a slow system under test is legitimate, a LoadGen must not kill it.
         """
         rec = self.recorder
         if rec.completed >= rec.issued:
             return True
-        timeout = self.sample_timeout_ns if self.sample_timeout_ns > 0 else None
+        limit = self.sample_timeout_ns
+        clock = self.clock
+        now = self.now_ns
         last = rec.completed
-        wait = self.clock.wait
+        last_progress = now()
+        notice_after = STALL_NOTICE_NS
+        wait = clock.wait
         idle = rec.idle
         try:
             while True:
@@ -463,11 +475,36 @@ class IssueContext:
                 idle.clear()
                 if rec.completed >= rec.issued:
                     return True
-                if wait(idle, timeout):
+                silent = now() - last_progress
+                budget = notice_after - silent
+                if limit > 0:
+                    budget = min(budget, limit - silent)
+                if wait(idle, max(budget, 0)):
                     continue
-                if rec.completed == last:
+                if rec.completed != last:
+                    last = rec.completed
+                    last_progress = now()
+                    notice_after = STALL_NOTICE_NS
+                    continue
+                silent = now() - last_progress
+                if limit > 0 and silent >= limit:
+                    self.stall_reason = (
+                        f"no sample completed for {limit // 1_000_000} ms (sample_timeout_ms)"
+                    )
                     return False
-                last = rec.completed
+                if getattr(clock, "pending_timers", None) == 0:
+                    self.stall_reason = (
+                        "no sample completed and nothing is left that could complete one "
+                        "(virtual clock with no pending timer)"
+                    )
+                    return False
+                if silent >= notice_after:
+                    self.message(
+                        f"Waiting for {rec.issued - rec.completed} outstanding samples: none "
+                        f"completed for {silent // 1_000_000_000} s. mlpace waits as long as it "
+                        "takes; set sample_timeout_ms to give up after a silence instead."
+                    )
+                    notice_after *= 2
         finally:
             rec.waiter = False
 
