@@ -66,6 +66,7 @@ from mlpace.loadgen.effective import EffectiveSettings, effective_settings
 from mlpace.loadgen.enums import TestMode, TestScenario
 from mlpace.loadgen.log_settings import LogSettings
 from mlpace.loadgen.logs import LogSession
+from mlpace.loadgen.observer import LivePassView, RunObserver
 from mlpace.loadgen.raw import LogEvent, RawRun
 from mlpace.loadgen.results import RunResult, compute_result
 from mlpace.loadgen.scenarios import scenario_for
@@ -77,9 +78,15 @@ INTERRUPT_REASON = "interrupted by the user (Ctrl-C)"
 # After an error or Ctrl-C, how long outstanding samples get to finish before the logs are
 # written anyway.
 GRACE_NS = 1_000_000_000
-# A short GIL switch interval while issuing, so completions from SUT worker threads are noticed
-# promptly instead of after the default 5 ms; restored afterwards.
+# A short GIL switch interval while issuing (restored afterwards): when the issuing thread spins
+# for the last microseconds before an arrival and a SUT worker thread wants the interpreter, the
+# worker gets it within this long (not the default 5 ms), and an issue waits no longer for a
+# worker that holds it. Shorter costs more than it gives: at 5 µs the forced switches between a
+# GIL-holding worker and the issuer tripled the CPU per query (benchmarks/, "levers").
 HOT_SWITCH_INTERVAL_S = 50e-6
+# The issuing thread's timer slack while it issues (Linux): the kernel may otherwise wake a
+# sleeping thread up to 50 µs late, which the issuer would have to cover by spinning.
+HOT_TIMER_SLACK_NS = 1_000
 # FindPeakPerformance widens the upper bound at most this many times before giving up (a SUT
 # with unbounded capacity, e.g. on a virtual clock, would otherwise never fail).
 MAX_PEAK_WIDENINGS = 40
@@ -134,13 +141,36 @@ def _hot_runtime() -> Iterator[None]:
     gc.freeze()
     gc.disable()
     sys.setswitchinterval(HOT_SWITCH_INTERVAL_S)
+    old_slack = _set_timer_slack(HOT_TIMER_SLACK_NS)
     try:
         yield
     finally:
+        if old_slack is not None:
+            _set_timer_slack(old_slack)
         sys.setswitchinterval(old_interval)
         gc.unfreeze()
         if gc_was_enabled:
             gc.enable()
+
+
+_PR_SET_TIMERSLACK = 29
+_PR_GET_TIMERSLACK = 30
+
+
+def _set_timer_slack(slack_ns: int) -> int | None:
+    """Set this thread's timer slack (Linux ``prctl``); the old value, or None where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        old = int(prctl(_PR_GET_TIMERSLACK, 0, 0, 0, 0))
+        if old < 0 or prctl(_PR_SET_TIMERSLACK, ctypes.c_ulong(slack_ns), 0, 0, 0) != 0:
+            return None
+    except (OSError, AttributeError):
+        return None
+    return old
 
 
 def _apply_audit_config(settings: TestSettings, path: str | Path) -> tuple[TestSettings, list[str]]:
@@ -156,8 +186,15 @@ class _Engine:
     """One ``run_test`` call: the log session, the sink, and the passes."""
 
     def __init__(
-        self, sut: Any, qsl: Any, clock: Clock, session: LogSession, requested: TestSettings
+        self,
+        sut: Any,
+        qsl: Any,
+        clock: Clock,
+        session: LogSession,
+        requested: TestSettings,
+        observer: RunObserver | None = None,
     ) -> None:
+        self.observer = observer
         self.sut = sut
         self.qsl = qsl
         self.clock = clock
@@ -248,6 +285,7 @@ class _Engine:
             error=self.error,
         )
         ctx.sample_index = sample_index
+        view = self._observe_start(effective, ctx, accuracy)
         prepared = [prepare(s) for s in schedules]
         self.message("Starting accuracy mode" if accuracy else "Starting performance mode")
         now = self.clock.now_ns
@@ -272,6 +310,8 @@ class _Engine:
                     if pass_start is None:
                         pass_start = start
                         start_wall_ns = time.time_ns()
+                        if view is not None:
+                            view.start_ns = start
                     ctx.start_ns = start
                     scenario.issue_all(
                         ctx,
@@ -331,6 +371,8 @@ class _Engine:
             effective, accuracy, ctx, sample_index, pass_start, start_wall_ns, end_wall_ns, state
         )
         raw = dataclasses.replace(raw, loaded_sample_indices=tuple(loaded_all))
+        if view is not None:
+            view.freeze()
         # The raw record owns the per-sample data now: free the pass's working storage before
         # the results stage allocates its sorted copies (this is the run's memory peak).
         ctx.release()
@@ -341,7 +383,43 @@ class _Engine:
         with self._log_lock:
             self.session.end_pass(raw)  # contention counters, power_begin / power_end
         result = compute_result(raw, effective)
+        if view is not None:
+            self._observe_end(view, result)
         return PassOutcome(raw=raw, result=result, effective=effective)
+
+    # ------------------------------------------------------------------ observer
+    def _observe_start(
+        self, effective: EffectiveSettings, ctx: IssueContext, accuracy: bool
+    ) -> LivePassView | None:
+        if self.observer is None:
+            return None
+        view = LivePassView(
+            ctx=ctx,
+            recorder=self.recorder,
+            now_ns=self.clock.now_ns,
+            scenario=effective.scenario,
+            accuracy=accuracy,
+            target_qps=float(effective.target_qps),
+            min_duration_ns=int(effective.min_duration_ms) * 1_000_000,
+            min_query_count=int(effective.min_query_count),
+            target_latency_ns=int(effective.target_latency_ns),
+            target_latency_percentile=float(effective.target_latency_percentile),
+        )
+        try:
+            self.observer.pass_started(view)
+        except Exception as exc:  # an observer must never stop the run
+            self.warning(f"run observer failed at pass start ({type(exc).__name__}: {exc})")
+            self.observer = None
+            return None
+        return view
+
+    def _observe_end(self, view: LivePassView, result: RunResult) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer.pass_ended(view, result)
+        except Exception as exc:
+            self.warning(f"run observer failed at pass end ({type(exc).__name__}: {exc})")
 
     def _build_raw(
         self,
@@ -499,6 +577,7 @@ def run_test(
     *,
     clock: Clock | None = None,
     audit_config: str | Path | None = None,
+    observer: RunObserver | None = None,
 ) -> TestOutcome:
     """Run one test (all passes its mode asks for) and write the four official log files.
 
@@ -506,7 +585,9 @@ def run_test(
     and ``issue_query_ids(ids, indices)``), ``qsl`` implements
     :class:`~mlpace.loadgen.sut.QuerySampleLibrary`. ``clock`` defaults to a
     :class:`MonotonicClock`; pass a :class:`~mlpace.clock.VirtualClock` to simulate. An
-    ``audit_config`` file is applied on top of ``settings`` (a compliance run).
+    ``audit_config`` file is applied on top of ``settings`` (a compliance run). ``observer``
+    (:class:`~mlpace.loadgen.observer.RunObserver`) is told when each pass starts and ends and
+    may read the running pass through its view, e.g. to show progress.
 
     Returns a :class:`TestOutcome` when the run ended normally, VALID or not. Raises
     :class:`SutCallbackError`, :class:`SutTimeoutError` or :class:`RunInterrupted` (after the
@@ -536,7 +617,7 @@ def run_test(
         for note in audit_notes:
             session.warning(note)
         session.settings(requested, effective)
-        engine = _Engine(sut, qsl, clock, session, requested)
+        engine = _Engine(sut, qsl, clock, session, requested, observer)
         bind = getattr(sut, "bind", None)
         if bind is not None:
             bind(engine.recorder)
