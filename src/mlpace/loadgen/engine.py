@@ -3,7 +3,7 @@
 How the SUT answers
 -------------------
 The engine creates one thread-safe response sink per ``run_test`` call (a
-:class:`~mlpace.loadgen.scenarios.base.ResponseRecorder`) and, if the SUT has a ``bind(sink)``
+:class:`~mlpace.loadgen._recorder.ResponseRecorder`) and, if the SUT has a ``bind(sink)``
 method, calls it before the first pass. The sink offers:
 
 * ``complete(responses)``: a sequence of :class:`QuerySampleResponse`; the bytes of logged
@@ -62,6 +62,7 @@ from mlpace.errors import (
     SutTimeoutError,
     interrupt_reason,
 )
+from mlpace.loadgen._recorder import ResponseRecorder
 from mlpace.loadgen.effective import EffectiveSettings, effective_settings
 from mlpace.loadgen.enums import TestMode, TestScenario
 from mlpace.loadgen.log_settings import LogSettings
@@ -70,7 +71,7 @@ from mlpace.loadgen.observer import LivePassView, RunObserver
 from mlpace.loadgen.raw import LogEvent, RawRun
 from mlpace.loadgen.results import RunResult, compute_result
 from mlpace.loadgen.scenarios import scenario_for
-from mlpace.loadgen.scenarios.base import IssueContext, ResponseRecorder, SutRaised, prepare
+from mlpace.loadgen.scenarios.base import IssueContext, SutRaised, prepare
 from mlpace.loadgen.schedule import accuracy_log_mask, loadable_sets, make_schedule
 from mlpace.loadgen.settings import TestSettings
 
