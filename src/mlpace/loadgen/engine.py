@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import math
 import sys
 import threading
 import time
@@ -72,6 +71,7 @@ from mlpace.loadgen.raw import LogEvent, RawRun
 from mlpace.loadgen.results import RunResult, compute_result
 from mlpace.loadgen.scenarios import scenario_for
 from mlpace.loadgen.scenarios.base import IssueContext, SutRaised, prepare
+from mlpace.loadgen.scenarios.server import find_peak
 from mlpace.loadgen.schedule import accuracy_log_mask, loadable_sets, make_schedule
 from mlpace.loadgen.settings import TestSettings
 
@@ -88,9 +88,6 @@ HOT_SWITCH_INTERVAL_S = 50e-6
 # The issuing thread's timer slack while it issues (Linux): the kernel may otherwise wake a
 # sleeping thread up to 50 µs late, which the issuer would have to cover by spinning.
 HOT_TIMER_SLACK_NS = 1_000
-# FindPeakPerformance widens the upper bound at most this many times before giving up (a SUT
-# with unbounded capacity, e.g. on a virtual clock, would otherwise never fail).
-MAX_PEAK_WIDENINGS = 40
 
 
 @dataclass(frozen=True)
@@ -276,12 +273,12 @@ class _Engine:
             recorder=rec,
             total_queries=total_queries,
             min_query_count=int(effective.min_query_count),
-            target_duration_ns=int(effective.target_duration_ms) * 1_000_000,
+            target_duration_ns=effective.target_duration_ns,
             max_query_count=int(effective.max_query_count),
-            max_duration_ns=int(effective.max_duration_ms) * 1_000_000,
+            max_duration_ns=effective.max_duration_ns,
             max_async_queries=int(effective.max_async_queries),
             coalesce=bool(effective.requested.server_coalesce_queries),
-            sample_timeout_ns=int(effective.sample_timeout_ms) * 1_000_000,
+            sample_timeout_ns=effective.sample_timeout_ns,
             message=self.message,
             error=self.error,
         )
@@ -401,7 +398,7 @@ class _Engine:
             scenario=effective.scenario,
             accuracy=accuracy,
             target_qps=float(effective.target_qps),
-            min_duration_ns=int(effective.min_duration_ms) * 1_000_000,
+            min_duration_ns=effective.min_duration_ns,
             min_query_count=int(effective.min_query_count),
             target_latency_ns=int(effective.target_latency_ns),
             target_latency_percentile=float(effective.target_latency_percentile),
@@ -491,72 +488,6 @@ class _Engine:
             duplicate_responses=rec.duplicate_responses,
         )
 
-    # ------------------------------------------------------------------ find peak
-    def find_peak(
-        self, effective: EffectiveSettings
-    ) -> tuple[PassOutcome, float | None, tuple[tuple[float, bool], ...]]:
-        """Server FindPeakPerformance: widen ×(1+step) until the perf constraint fails, bisect."""
-        requested = effective.requested
-        step = float(requested.server_find_peak_qps_boundary_step_size)
-        decimals = int(requested.server_find_peak_qps_decimals_of_precision)
-        scale = 10.0**decimals
-        probes: list[tuple[float, bool]] = []
-        best: PassOutcome | None = None
-
-        def probe(qps: float) -> tuple[PassOutcome, bool]:
-            eff = effective_settings(
-                dataclasses.replace(requested, server_target_qps=qps),
-                total_sample_count=int(effective.qsl_total_sample_count),
-                performance_sample_count=int(effective.qsl_performance_sample_count),
-            )
-            outcome = self.run_pass(eff, accuracy=False)
-            ok = bool(outcome.result.check("perf_constraints").passed)
-            probes.append((qps, ok))
-            self.message(
-                f"FindPeakPerformance: target_qps {qps:g} "
-                f"{'meets' if ok else 'does not meet'} the performance constraint"
-            )
-            return outcome, ok
-
-        lower = float(requested.server_target_qps)
-        outcome, ok = probe(lower)
-        if self._state.failure is not None:
-            return outcome, None, tuple(probes)
-        if not ok:
-            self.error(
-                "error_runtime",
-                f"FindPeakPerformance: the lower bound target_qps {lower:g} does not meet the "
-                "performance constraint; lower server_target_qps",
-            )
-            return outcome, None, tuple(probes)
-        best = outcome
-        upper = lower
-        for _ in range(MAX_PEAK_WIDENINGS):
-            upper = lower * (1.0 + step)
-            outcome, ok = probe(upper)
-            if self._state.failure is not None:
-                return outcome, None, tuple(probes)
-            if not ok:
-                break
-            lower, best = upper, outcome
-        else:
-            self.error(
-                "error_runtime",
-                "FindPeakPerformance: the performance constraint never failed; no upper bound",
-            )
-            return best, lower, tuple(probes)
-        while math.floor(lower * scale) + 1 < math.floor(upper * scale):
-            mid = (lower + upper) / 2.0
-            outcome, ok = probe(mid)
-            if self._state.failure is not None:
-                return outcome, None, tuple(probes)
-            if ok:
-                lower, best = mid, outcome
-            else:
-                upper = mid
-        self.message(f"FindPeakPerformance: peak target_qps {lower:g}")
-        return best, lower, tuple(probes)
-
     @property
     def failure(self) -> MlpaceError | None:
         return self._state.failure
@@ -631,7 +562,7 @@ def run_test(
             accuracy_pass = engine.run_pass(effective, accuracy=True)
         if engine.failure is None and mode != TestMode.AccuracyOnly:
             if mode == TestMode.FindPeakPerformance and effective.scenario == TestScenario.Server:
-                performance_pass, peak, probes = engine.find_peak(effective)
+                performance_pass, peak, probes = find_peak(engine, effective)
             else:
                 if mode == TestMode.FindPeakPerformance:
                     engine.error(
