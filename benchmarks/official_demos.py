@@ -64,7 +64,10 @@ def _verdict(workdir: Path, returncode: int, stderr: str) -> tuple[str, str]:
     reasons = [
         ln.strip()
         for ln in text.splitlines()
-        if "NOT met" in ln or ln.strip().startswith("* ") or "Recommendations" in ln
+        if "NOT met" in ln
+        or ln.strip().startswith("* ")
+        or ln.rstrip().endswith(": NO")
+        or "Recommendations" in ln
     ]
     verdict = found.group(1) + (f", then {crashed}" if crashed else "")
     return verdict, "; ".join(reasons)[:300]
