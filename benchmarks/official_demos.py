@@ -110,7 +110,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="run the demos whose path contains this")
     args = parser.parse_args()
     demo_dir = args.inference / "loadgen" / "demos"
-    demos = [d for d in DEMOS if args.only in d]
+    demos = [d for d in DEMOS if d == args.only] or [d for d in DEMOS if args.only in d]
     tasks = [(demo, tool) for demo in demos for tool in ("official", "mlpace")]
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = {task: pool.submit(run_one, demo_dir / task[0], task[1]) for task in tasks}
