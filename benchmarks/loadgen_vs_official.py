@@ -284,6 +284,7 @@ LEVERS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("mlpace never spin (sleep only, like the official)", {"spin_ns": [0, 0]}),
     ("mlpace fixed 100 µs spin (the old way)", {"spin_ns": [100_000, 100_000]}),
     ("mlpace adaptive spin, switch interval 5 µs", {"switch_us": 5}),
+    ("mlpace adaptive spin, switch interval 5 ms (Python's default)", {"switch_us": 5000}),
 )
 
 
