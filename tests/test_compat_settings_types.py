@@ -118,3 +118,41 @@ def test_official_idioms_work_without_the_official_installed() -> None:
         s.use_token_latencies = "yes"
     core = s.to_core()
     assert core.infer_token_latencies is True and core.min_duration_ms == 1000
+
+
+LOG_FIELDS = [
+    ("LogSettings", "enable_trace"),
+    ("LogSettings", "log_mode_async_poll_interval_ms"),
+    ("LogOutputSettings", "outdir"),
+    ("LogOutputSettings", "prefix"),
+    ("LogOutputSettings", "suffix"),
+    ("LogOutputSettings", "prefix_with_datetime"),
+    ("LogOutputSettings", "copy_detail_to_stdout"),
+    ("LogOutputSettings", "copy_summary_to_stdout"),
+]
+
+
+def _set_on(lg: Any, cls: str, name: str, value: Any) -> tuple[str, Any]:
+    obj = getattr(lg, cls)()
+    try:
+        setattr(obj, name, value)
+    except TypeError:
+        return ("refused", None)
+    got = getattr(obj, name)
+    return ("accepted", (type(got).__name__, got if got == got else "nan"))
+
+
+@pytest.mark.official
+@pytest.mark.parametrize(("cls", "name"), LOG_FIELDS)
+def test_log_settings_accept_what_the_official_does(cls: str, name: str) -> None:
+    official = _official()
+    candidates = [*CANDIDATES, "out", b"out"]
+    missing = []
+    for value in candidates:
+        theirs = _set_on(official, cls, name, value)
+        ours = _set_on(mlg, cls, name, value)
+        # Everything the official takes is taken, with the same value; the facade may take a
+        # little more (a pathlib.Path for a directory), never less.
+        if theirs[0] == "accepted" and ours != theirs:
+            missing.append((value, ours, theirs))
+    assert not missing, f"{cls}.{name}: (value, mlpace, official): {missing}"

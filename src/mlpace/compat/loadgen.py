@@ -42,6 +42,7 @@ import enum
 import errno
 import functools
 import itertools
+import os
 import sys
 import threading
 import warnings
@@ -320,14 +321,29 @@ def _coerce(name: str, value: Any) -> Any:
         return conv(value)
     default = getattr(_CORE_DEFAULTS, name)
     if isinstance(default, bool):
-        if value is None:
-            return False
-        if hasattr(type(value), "__bool__"):
-            return bool(value)
-        raise TypeError(f"TestSettings.{name} must be a bool (or 0/1), not {value!r}")
+        return _as_bool(f"TestSettings.{name}", value)
     if name in _FLOAT_FIELDS:
         return _as_double(name, value)
     return _as_integer(name, value)
+
+
+def _as_bool(label: str, value: Any) -> bool:
+    if value is None:
+        return False
+    if hasattr(type(value), "__bool__"):
+        return bool(value)
+    raise TypeError(f"{label} must be a bool (or 0/1), not {value!r}")
+
+
+def _as_text(label: str, value: Any) -> str:
+    """pybind11's std::string: str, or bytes decoded as UTF-8 (os.PathLike too, a courtesy)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, os.PathLike):
+        return str(os.fspath(value))
+    raise TypeError(f"{label} must be a str, not {value!r}")
 
 
 def _as_double(name: str, value: Any) -> float:
@@ -342,7 +358,7 @@ def _as_double(name: str, value: Any) -> float:
     raise TypeError(f"TestSettings.{name} must be a number, not {value!r}")
 
 
-def _as_integer(name: str, value: Any) -> int:
+def _as_integer(name: str, value: Any, owner: str = "TestSettings") -> int:
     low, high = _INT32_RANGE if name in _SIGNED_INT_FIELDS else (0, _UINT64_MAX)
     what = "an integer" if low < 0 else "a non-negative integer"
     kind = type(value)
@@ -358,7 +374,7 @@ def _as_integer(name: str, value: Any) -> int:
         except (TypeError, ValueError, OverflowError):
             number = None
     if number is None or not low <= number <= high:
-        raise TypeError(f"TestSettings.{name} must be {what} in [{low}, {high}], not {value!r}")
+        raise TypeError(f"{owner}.{name} must be {what} in [{low}, {high}], not {value!r}")
     return number
 
 
@@ -524,6 +540,8 @@ class LogOutputSettings:
         "copy_summary_to_stdout",
     )
 
+    _BOOLS = frozenset({"prefix_with_datetime", "copy_detail_to_stdout", "copy_summary_to_stdout"})
+
     def __init__(self) -> None:
         self.outdir = "."
         self.prefix = "mlperf_log_"
@@ -531,6 +549,14 @@ class LogOutputSettings:
         self.prefix_with_datetime = False
         self.copy_detail_to_stdout = False
         self.copy_summary_to_stdout = False
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        label = f"LogOutputSettings.{name}"
+        if name in self._BOOLS:
+            value = _as_bool(label, value)
+        elif name in ("outdir", "prefix", "suffix"):
+            value = _as_text(label, value)
+        object.__setattr__(self, name, value)
 
     def to_core(self) -> _core_log.LogOutputSettings:
         return _core_log.LogOutputSettings(
@@ -564,7 +590,16 @@ class LogSettings:
 
     @log_mode.setter
     def log_mode(self, value: Any) -> None:
-        self._log_mode = _to_logging_mode(value)
+        object.__setattr__(self, "_log_mode", _to_logging_mode(value))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "enable_trace":
+            value = _as_bool("LogSettings.enable_trace", value)
+        elif name == "log_mode_async_poll_interval_ms":
+            value = _as_integer(name, value, owner="LogSettings")
+        elif name == "log_output" and not isinstance(value, LogOutputSettings):
+            raise TypeError(f"LogSettings.log_output must be a LogOutputSettings, not {value!r}")
+        object.__setattr__(self, name, value)
 
     def to_core(self) -> _core_log.LogSettings:
         return _core_log.LogSettings(
