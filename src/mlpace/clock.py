@@ -34,8 +34,9 @@ class Clock(Protocol):
 
 # MonotonicClock waits by sleeping (the GIL and the CPU are free for the system under test) and
 # only spins for the stretch the OS is likely to oversleep: the margin follows the oversleep
-# seen recently, between MIN_SPIN_NS and MAX_SPIN_NS. The spin releases the GIL on every turn,
-# so it never keeps a SUT thread from the interpreter for more than a few microseconds.
+# seen recently, between MIN_SPIN_NS and MAX_SPIN_NS. The spin releases the GIL on every turn
+# (every ~2 µs), so a SUT thread waiting for the interpreter can take it then; one that is not
+# scheduled in time still gets it after the switch interval, as with any Python thread.
 MIN_SPIN_NS = 5_000
 MAX_SPIN_NS = 100_000
 # The margin moves 1/2**MARGIN_DECAY_SHIFT of the way down towards a smaller oversleep per wait
@@ -61,7 +62,7 @@ class MonotonicClock:
         self.min_spin_ns = min_spin_ns
         self.max_spin_ns = max_spin_ns
         self.margin_ns = max_spin_ns // 2 if min_spin_ns < max_spin_ns else max_spin_ns
-        self.spun_ns = 0  # total busy-wait time, for measurements (GIL held, CPU used)
+        self.spun_ns = 0  # total busy-wait time, for measurements (a core used)
         self.slept_ns = 0  # total time asleep in sleep_until
 
     def now_ns(self) -> int:
@@ -88,8 +89,8 @@ class MonotonicClock:
             now = woke
         if now < t_ns:
             spin_start = now
-            # Each turn releases the GIL (a zero-timeout select: ~2 µs, no sleep, no timer slack
-            # unlike sleep(0)), so a SUT thread that wants the interpreter gets it at once.
+            # Each turn releases the GIL (a zero-timeout select: ~2 µs; sleep(0) would sleep for
+            # the timer slack, 15-100 µs on a shared machine).
             poll, nothing = select.select, ()
             while now < t_ns:
                 poll(nothing, nothing, nothing, 0)
