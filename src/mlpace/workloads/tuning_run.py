@@ -20,6 +20,7 @@ so far are kept.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,15 +152,21 @@ def tune_threads(
         width = measurer.graph_width()
         default_batch = runnable.default_batch_size
         batches = opts.batches or tuple(batch_candidates(default_batch, measurer.largest_batch))
-        points = build_grid(
+        grid = functools.partial(
+            build_grid,
             topology,
             backend=backend,
             graph_width=width,
             batches=batches,
             default_batch=default_batch,
             mlpace_default=_mlpace_default(opts, topology.physical_cores),
-            max_points=opts.max_points,
         )
+        whole, points = grid(), grid(max_points=opts.max_points)
+        if len(points) < len(whole):
+            tell(
+                f"mlpace: tune-threads: the pruned grid has {len(whole)} points; measuring the "
+                f"first {len(points)} (--max-points): reference points, then the likeliest"
+            )
         tell(
             f"mlpace: tune-threads: {task.name} on {backend}, {opts.scenario}: "
             f"{topology.describe()}; graph width {width}; {len(points)} point(s) x "
