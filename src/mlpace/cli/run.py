@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from mlpace.cli import _flags as F
+from mlpace.cli import run_http
 from mlpace.errors import MlpaceError
 
 SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
@@ -29,6 +30,9 @@ TASK_ONLY = {
     "batch_size": "--batch-size",
     "max_wait_ms": "--max-wait-ms",
     "device": "--device",
+    "check_rules": "--check-rules",
+    "division": "--division",
+    "system_type": "--system-type",
 }
 NULL_ONLY = {"sample_count": "--sample-count", "completion": "--completion"}
 # Flags that only some scenarios read (dest -> (flag, scenarios)).
@@ -65,9 +69,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--sut",
-        choices=("null",),
+        type=run_http.sut_value,
         default=None,
-        help="built-in system under test instead of a task: 'null' completes every sample at once",
+        metavar="null|URL",
+        help="system under test instead of a task: 'null' completes every sample at once; "
+        "http://HOST:PORT/v1 drives an OpenAI-compatible streaming endpoint (needs --model; "
+        "default scenario Server; see 'mlpace serve' for a local one)",
     )
     p.add_argument(
         "--completion",
@@ -234,6 +241,27 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--device", default=None, help="cpu or cuda (torch backend)")
     p.add_argument(
+        "--check-rules",
+        action="store_true",
+        default=None,
+        help="only check the settings against the submission checker's rules (in well under a "
+        "second, nothing runs); exit 1 when a setting would fail. --profile official runs do "
+        "this check first anyway",
+    )
+    p.add_argument(
+        "--division",
+        choices=("closed", "open", "network"),
+        default=None,
+        help="division the rule check applies (default: closed for MLPerf benchmarks, open "
+        "for mlpace's own tasks)",
+    )
+    p.add_argument(
+        "--system-type",
+        choices=("edge", "datacenter", "datacenter,edge"),
+        default=None,
+        help="system type whose required scenarios the rule check applies (default edge)",
+    )
+    p.add_argument(
         "--quiet",
         action="store_true",
         help="no progress lines on stderr; the results (summaries, verdicts, the final table) "
@@ -244,6 +272,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--history", default=None, metavar="FILE", help="history database (default: see README)"
     )
+    run_http.add_flags(p)
     p.set_defaults(handler=handle)
 
 
@@ -262,6 +291,8 @@ def run_scenarios(args: argparse.Namespace) -> tuple[str, ...]:
         return tuple(dict.fromkeys(args.scenario))
     if args.sut == "null":
         return SCENARIOS
+    if run_http.is_url(args.sut):
+        return run_http.DEFAULT_SCENARIOS
     from mlpace.workloads.registry import get_task
 
     return tuple(get_task(args.task or "digits").scenarios)
@@ -272,10 +303,18 @@ def check_flags(args: argparse.Namespace) -> None:
     null = args.sut == "null"
     if null and args.task:
         raise UsageError(f"--sut null runs the null SUT; drop the task name {args.task!r}")
+    problem = run_http.check_flags(args)
+    if problem:
+        raise UsageError(problem)
+    url = run_http.is_url(args.sut)
     wrong_side = NULL_ONLY if not null else TASK_ONLY
+    if url:  # an HTTP run takes --dataset (its prompts) and nothing else of a task's
+        wrong_side = {**NULL_ONLY, **{k: v for k, v in TASK_ONLY.items() if k != "dataset"}}
     for dest, flag in wrong_side.items():
         if getattr(args, dest, None) is not None:
             where = "--sut null only" if not null else "task runs, not --sut null"
+            if url:
+                where = "--sut null only" if dest in NULL_ONLY else "task runs, not --sut URL"
             raise UsageError(f"{flag} applies to {where}")
     scenarios = run_scenarios(args)
     for dest, (flag, used_by) in SCENARIO_ONLY.items():
@@ -326,6 +365,8 @@ def handle(args: argparse.Namespace) -> int:
         from mlpace.cli.run_null import run_null
 
         return run_null(args)
+    if run_http.is_url(args.sut):
+        return run_http.run_http_cli(args)
     from mlpace.cli.run_workload import run_workload
 
     return run_workload(args)

@@ -37,6 +37,7 @@ RUN_FILE_PATTERNS = (
     "mlperf_log_*",
     "accuracy.txt",
     "mlpace_*.json",
+    "mlpace_*.jsonl",
     "mlpace_*.txt",
     "mlpace_*.npz",
     "report.html",

@@ -206,6 +206,21 @@ def _prepare(plan: Plan, opts: RunOptions, warn: Progress) -> None:
         warn(line)
 
 
+def _capture_system(plan: Plan, threads: int | None, workers: int | None) -> None:
+    """``<task folder>/system_description.json``: the machine this run ran on, for the
+    package and the report (:mod:`mlpace.system`)."""
+    from mlpace.system import describe_system, write_description
+
+    desc = describe_system(
+        backend=plan.backend_name,
+        threads=threads,
+        workers=workers,
+        storage_path=plan.results_dir.parent if plan.results_dir.parent.exists() else ".",
+        system_name=plan.system,
+    )
+    write_description(desc, plan.results_dir / "system_description.json")
+
+
 def _load_inputs(plan: Plan, opts: RunOptions) -> tuple[ModelArtifact, Dataset]:
     """The model artifact and the data set; a file the user named that cannot be read is an
     error naming the flag, never a traceback."""
@@ -249,6 +264,7 @@ def run_task(
     backend = make_backend(
         plan.backend_name, threads=threads, device=opts.device, **dict(opts.backend_options)
     )
+    _capture_system(plan, threads, opts.workers)
     model, dataset = _load_inputs(plan, opts)
     flags: list[str] = []
     if model.random_weights:
