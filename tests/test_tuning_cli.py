@@ -87,6 +87,8 @@ def test_run_threads_from_applies_and_records_the_settings(
     sut = json.loads(next(out.rglob("performance/run_1/mlpace_sut.json")).read_text())
     assert sut["workers"] == 1 and sut["max_batch_size"] == 8 and sut["backend"] == "numpy"
     assert sut["threads_from"] == str(threads)
+    system = json.loads(next(out.rglob("system_description.json")).read_text())
+    assert f"tuned by mlpace tune-threads ({threads})" in system["sw_notes"]
 
 
 def test_threads_from_bad_input_is_a_clear_error(
