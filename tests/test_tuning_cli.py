@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from cli_helpers import run_cli
+from cli_helpers import TIMEOUT_S, run_cli, wait_for
 from mlpace.workloads.tuning_grid import FRAMEWORK_DEFAULT, INTEL_STYLE
 
 needs_ort = pytest.mark.skipif(
@@ -83,6 +87,8 @@ def test_run_threads_from_applies_and_records_the_settings(
     sut = json.loads(next(out.rglob("performance/run_1/mlpace_sut.json")).read_text())
     assert sut["workers"] == 1 and sut["max_batch_size"] == 8 and sut["backend"] == "numpy"
     assert sut["threads_from"] == str(threads)
+    system = json.loads(next(out.rglob("system_description.json")).read_text())
+    assert f"tuned by mlpace tune-threads ({threads})" in system["sw_notes"]
 
 
 def test_threads_from_bad_input_is_a_clear_error(
@@ -131,3 +137,35 @@ def test_run_sizes_default_workers_by_physical_cores(
     assert code == 0, text
     sut = json.loads(next(out.rglob("performance/run_1/mlpace_sut.json")).read_text())
     assert sut["workers"] == 4
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_keeps_the_points_measured_so_far(tmp_path: Path) -> None:
+    out = tmp_path / "tune"
+    argv = ["tune-threads", "digits", "--backend", "numpy", "--pass-ms", "1000"]
+    argv += ["--budget", "120", "--output", str(out)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlpace.cli.main", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        # one point measured, the next one's pass under way: the signal lands inside a pass
+        wait_for(lambda: len(list(out.rglob("mlperf_log_summary.txt"))) >= 1, "a first point")
+        wait_for(lambda: len(list(out.rglob("mlperf_log_detail.txt"))) >= 2, "a second pass")
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stdout + stderr
+    assert "stopped early: interrupted" in stdout and "best:" in stdout
+    sweep = json.loads((out / "sweep.json").read_text())
+    assert sweep["stopped"].startswith("interrupted")
+    assert 1 <= len([p for p in sweep["points"] if p["values"]]) < len(sweep["points"])
+    assert json.loads((out / "threads.json").read_text())["stopped_early"]

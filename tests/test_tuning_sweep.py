@@ -4,6 +4,8 @@ speedups, the files it writes and how ``mlpace run --threads-from`` applies them
 from __future__ import annotations
 
 import json
+import sys
+import types
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -255,7 +257,7 @@ def test_tune_threads_writes_every_file(tmp_path: Path) -> None:
         clock=clock,
     )
     assert out.sweep.backend == "onnxruntime" and out.exit_code == 0
-    assert set(out.files) == {"sweep", "table", "plot", "threads", "threads_copy"}
+    assert set(out.files) >= {"sweep", "table", "plot", "threads", "threads_copy"}
     assert json.loads(extra.read_text()) == json.loads(out.files["threads"].read_text())
     doc = json.loads(out.files["sweep"].read_text())
     assert doc["topology"]["physical_cores"] == 2 and doc["graph_width"] == 3
@@ -264,6 +266,33 @@ def test_tune_threads_writes_every_file(tmp_path: Path) -> None:
     assert svg.tag.endswith("svg")
     assert "intra-op threads per pool" in out.files["plot"].read_text()
     assert "best:" in out.table and "speedup:" in out.table
+
+
+def test_best_settings_go_into_the_system_description(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[dict[str, object], dict[str, object]]] = []
+
+    def describe_system(base: dict[str, object], **kw: object) -> dict[str, str]:
+        calls.append((base, kw))
+        return {"host_processor_model_name": "a CPU", **{k: str(v) for k, v in base.items()}}
+
+    fake = types.ModuleType("mlpace.system")
+    fake.describe_system = describe_system  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mlpace.system", fake)
+    clock = FakeClock()
+    out = tune_threads(
+        TuneOptions("digits", backend="numpy", output_dir=tmp_path, topology=TOPO),
+        make_measurer=lambda o, r: FakeMeasure(clock),  # type: ignore[arg-type,return-value]
+        clock=clock,
+    )
+    system = json.loads(out.files["system"].read_text())
+    assert system["host_processor_model_name"] == "a CPU"
+    assert "SUT worker(s)" in system["sw_notes"] and system["host_processor_core_count"] == "2"
+    base, kw = calls[0]
+    best = out.sweep.best
+    assert best is not None
+    assert kw == {"backend": "numpy", "threads": best.point.intra, "workers": best.point.workers}
 
 
 def test_tune_threads_interrupted_still_writes_the_files(tmp_path: Path) -> None:

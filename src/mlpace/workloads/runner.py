@@ -206,7 +206,9 @@ def _prepare(plan: Plan, opts: RunOptions, warn: Progress) -> None:
         warn(line)
 
 
-def _capture_system(plan: Plan, threads: int | None, workers: int | None) -> None:
+def _capture_system(
+    plan: Plan, threads: int | None, workers: int | None, threads_from: str | None = None
+) -> None:
     """``<task folder>/system_description.json``: the machine this run ran on, for the
     package and the report (:mod:`mlpace.system`)."""
     from mlpace.system import describe_system, write_description
@@ -218,6 +220,8 @@ def _capture_system(plan: Plan, threads: int | None, workers: int | None) -> Non
         storage_path=plan.results_dir.parent if plan.results_dir.parent.exists() else ".",
         system_name=plan.system,
     )
+    if threads_from:  # settings found by a sweep: say so where submitters read them
+        desc["sw_notes"] += f"; thread settings tuned by mlpace tune-threads ({threads_from})"
     write_description(desc, plan.results_dir / "system_description.json")
 
 
@@ -264,7 +268,7 @@ def run_task(
     backend = make_backend(
         plan.backend_name, threads=threads, device=opts.device, **dict(opts.backend_options)
     )
-    _capture_system(plan, threads, opts.workers)
+    _capture_system(plan, threads, opts.workers, opts.threads_from)
     model, dataset = _load_inputs(plan, opts)
     flags: list[str] = []
     if model.random_weights:

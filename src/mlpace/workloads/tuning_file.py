@@ -25,6 +25,7 @@ __all__ = [
     "THREADS_FORMAT",
     "ThreadSettings",
     "apply_thread_settings",
+    "full_system_description",
     "read_thread_settings",
     "sweep_document",
     "threads_document",
@@ -144,13 +145,36 @@ def threads_document(sweep: SweepResult) -> dict[str, object] | None:
             }
             for s in sweep.speedups()
         },
+        # MLPerf system-description keys (string values, as the system file has them).
         "system_description": {
-            "host_processor_core_count": t.cores_per_socket,
-            "host_processors_per_node": t.sockets,
+            "host_processor_core_count": str(t.cores_per_socket),
+            "host_processors_per_node": str(t.sockets),
             "sw_notes": notes,
         },
         "stopped_early": sweep.stopped,
     }
+
+
+def full_system_description(doc: Mapping[str, Any]) -> dict[str, str] | None:
+    """The whole MLPerf system description of this machine with the tuned settings in it, when
+    ``mlpace.system.describe_system`` is available (None otherwise)."""
+    import importlib
+
+    try:
+        module = importlib.import_module("mlpace.system")
+    except ImportError:
+        return None
+    describe = getattr(module, "describe_system", None)
+    if describe is None:
+        return None
+    settings = doc.get("settings") or {}
+    described = describe(
+        dict(doc.get("system_description") or {}),
+        backend=doc.get("backend"),
+        threads=settings.get("threads"),
+        workers=settings.get("workers"),
+    )
+    return {str(k): str(v) for k, v in dict(described).items()}
 
 
 def write_json(path: Path, doc: Mapping[str, object]) -> None:

@@ -9,6 +9,8 @@ and writes into the output folder:
   ``threads_file`` when given);
 * ``sweep.json`` — every point and repeat; ``sweep.md`` — the table in Markdown;
 * ``throughput_vs_threads.svg`` — the plot;
+* ``system_description.json`` — this machine's MLPerf system description with the tuned
+  settings in ``sw_notes``, when :mod:`mlpace.system` is installed;
 * ``logs/`` — the LoadGen logs of every pass.
 
 Files are written even when the sweep was stopped early (budget, Ctrl-C): the points measured
@@ -18,6 +20,7 @@ so far are kept.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +31,12 @@ from mlpace.errors import TaskError
 from mlpace.workloads.registry import get_task
 from mlpace.workloads.topology import CpuTopology, detect_topology
 from mlpace.workloads.tuning import SweepResult, format_sweep_table, run_sweep
-from mlpace.workloads.tuning_file import sweep_document, threads_document, write_json
+from mlpace.workloads.tuning_file import (
+    full_system_description,
+    sweep_document,
+    threads_document,
+    write_json,
+)
 from mlpace.workloads.tuning_grid import ThreadPoint, batch_candidates, build_grid
 from mlpace.workloads.tuning_plot import sweep_svg
 
@@ -144,15 +152,21 @@ def tune_threads(
         width = measurer.graph_width()
         default_batch = runnable.default_batch_size
         batches = opts.batches or tuple(batch_candidates(default_batch, measurer.largest_batch))
-        points = build_grid(
+        grid = functools.partial(
+            build_grid,
             topology,
             backend=backend,
             graph_width=width,
             batches=batches,
             default_batch=default_batch,
             mlpace_default=_mlpace_default(opts, topology.physical_cores),
-            max_points=opts.max_points,
         )
+        whole, points = grid(), grid(max_points=opts.max_points)
+        if len(points) < len(whole):
+            tell(
+                f"mlpace: tune-threads: the pruned grid has {len(whole)} points; measuring the "
+                f"first {len(points)} (--max-points): reference points, then the likeliest"
+            )
         tell(
             f"mlpace: tune-threads: {task.name} on {backend}, {opts.scenario}: "
             f"{topology.describe()}; graph width {width}; {len(points)} point(s) x "
@@ -192,4 +206,8 @@ def _write(sweep: SweepResult, out: Path, threads_file: Path | None) -> dict[str
         if threads_file is not None:
             write_json(threads_file, doc)
             files["threads_copy"] = threads_file
+        system = full_system_description(doc)
+        if system is not None:
+            files["system"] = out / "system_description.json"
+            write_json(files["system"], system)
     return files
