@@ -16,265 +16,31 @@ Exits 0 with a message if ``mlperf_loadgen`` is not installed.
 from __future__ import annotations
 
 import argparse
-import array
-import contextlib
 import datetime
 import json
 import os
 import platform
-import queue
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lg_bench_worker import CHUNK, RESULT_TAG, run_one  # noqa: E402
+
 IMPLS = ("official", "mlpace")
-CHUNK = 1024
-RESULT_TAG = "BENCH_RESULT "
-
-
-# ==============================================================================================
-# Worker side: one measurement in this process
-# ==============================================================================================
-
-
-def _import_lg(impl: str) -> Any:
-    if impl == "official":
-        import mlperf_loadgen as lg
-    else:
-        import mlpace.compat.loadgen as lg
-    return lg
-
-
-def _read_summary(path: Path) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        if ":" in line and not line.startswith("="):
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
-    return fields
-
-
-def _read_detail(path: Path) -> dict[str, Any]:
-    items: dict[str, Any] = {}
-    for line in path.read_text().splitlines():
-        if not line.startswith(":::MLLOG "):
-            continue
-        try:
-            obj = json.loads(line[len(":::MLLOG ") :])
-        except json.JSONDecodeError:
-            continue
-        items.setdefault(obj["key"], obj["value"])
-    return items
-
-
-def _proc_status(key: str) -> int:
-    """A ``VmRSS``/``VmHWM`` value from /proc/self/status, in bytes (0 if unavailable)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _make_sut(lg: Any, api: str, completion: str) -> tuple[int, Callable[[], None], str]:
-    """The null SUT: answers every sample with a 4-byte payload, inline or from a worker."""
-    buf = array.array("B", b"\x01\x02\x03\x04")
-    addr, size = buf.buffer_info()
-    Response = lg.QuerySampleResponse
-    complete = lg.QuerySamplesComplete
-
-    def answer_samples(samples: list[Any]) -> None:
-        for i in range(0, len(samples), CHUNK):
-            complete([Response(s.id, addr, size) for s in samples[i : i + CHUNK]])
-
-    def answer_ids(ids: list[int]) -> None:
-        for i in range(0, len(ids), CHUNK):
-            complete([Response(q, addr, size) for q in ids[i : i + CHUNK]])
-
-    if api == "fast":
-        if completion != "inline":
-            raise SystemExit("the fast API row completes inline only")
-
-        def fast_issue(ids: list[int], indices: list[int]) -> None:
-            answer_ids(ids)
-
-        handle = lg.ConstructFastSUT(fast_issue, lambda: None)
-        return handle, lambda: lg.DestroyFastSUT(handle), "fast"
-
-    if completion == "inline":
-        handle = lg.ConstructSUT(answer_samples, lambda: None)
-        return handle, lambda: lg.DestroySUT(handle), "std"
-
-    work: queue.SimpleQueue[list[Any] | None] = queue.SimpleQueue()
-
-    def worker() -> None:
-        while True:
-            item = work.get()
-            if item is None:
-                return
-            batch = list(item)
-            while len(batch) < CHUNK:
-                try:
-                    more = work.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    answer_samples(batch)
-                    return
-                batch.extend(more)
-            answer_samples(batch)
-
-    thread = threading.Thread(target=worker, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        work.put(None)
-        thread.join(10)
-        lg.DestroySUT(handle)
-
-    handle = lg.ConstructSUT(work.put, lambda: None)
-    return handle, stop, "std"
-
-
-def run_one(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one test as described by ``spec``; return the numbers read from its logs."""
-    impl = spec["impl"]
-    lg = _import_lg(impl)
-    kind = spec["kind"]
-    outdir = Path(spec["outdir"])
-    outdir.mkdir(parents=True, exist_ok=True)
-    os.chdir(outdir)  # no stray audit.config, and logs stay here
-
-    s = lg.TestSettings()
-    s.mode = lg.TestMode.PerformanceOnly
-    s.min_query_count = 100
-    s.min_duration_ms = int(spec["duration_ms"])
-    if kind == "offline":
-        s.scenario = lg.TestScenario.Offline
-        s.offline_expected_qps = float(spec["expected_qps"])
-    elif kind in ("server", "memory", "lag"):
-        s.scenario = lg.TestScenario.Server
-        s.server_target_qps = float(spec["qps"])
-        s.server_target_latency_ns = int(spec.get("latency_ns", 10_000_000))
-        if kind == "memory":
-            s.min_query_count = int(spec["queries"])
-            s.min_duration_ms = 0
-    elif kind == "ss":
-        s.scenario = lg.TestScenario.SingleStream
-        s.single_stream_expected_latency_ns = int(spec["expected_ns"])
-    elif kind == "ms":
-        s.scenario = lg.TestScenario.MultiStream
-        s.multi_stream_expected_latency_ns = int(spec["expected_ns"])
-        s.multi_stream_samples_per_query = 8
-    else:
-        raise SystemExit(f"unknown kind {kind}")
-
-    ls = lg.LogSettings()
-    ls.log_output.outdir = str(outdir)
-    ls.enable_trace = bool(spec.get("trace", False))
-
-    sut, destroy, _ = _make_sut(lg, spec.get("api", "std"), spec.get("completion", "inline"))
-    qsl = lg.ConstructQSL(1024, 1024, lambda idx: None, lambda idx: None)
-
-    rss_before = _proc_status("VmRSS")
-    # Reset the RSS high-water mark so it measures this run only (Linux >= 4.0).
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-    t0 = time.perf_counter()
-    lg.StartTestWithLogSettings(sut, qsl, s, ls)
-    wall = time.perf_counter() - t0
-    hwm = _proc_status("VmHWM")
-    destroy()
-    lg.DestroyQSL(qsl)
-
-    summary = _read_summary(outdir / "mlperf_log_summary.txt")
-    detail = _read_detail(outdir / "mlperf_log_detail.txt")
-    result: dict[str, Any] = {
-        "impl": impl,
-        "kind": kind,
-        "wall_s": wall,
-        "valid": summary.get("Result is") == "VALID",
-        "queries": _num(detail.get("result_query_count")),
-        "summary": summary,
-    }
-    if kind == "offline":
-        result["samples_per_s"] = _num(summary.get("Samples per second"))
-    elif kind == "server":
-        result["completed_per_s"] = _num(summary.get("Completed samples per second"))
-        result["p99_ns"] = _num(summary.get("99.00 percentile latency (ns)"))
-    elif kind == "ss":
-        result["p90_ns"] = _num(summary.get("90.00 percentile latency (ns)"))
-        result["qps"] = _num(summary.get("QPS w/ loadgen overhead"))
-    elif kind == "ms":
-        result["p99_ns"] = _num(summary.get("99.00 percentile latency (ns)"))
-    elif kind == "memory":
-        queries = result["queries"] or int(spec["queries"])
-        result["rss_before"] = rss_before
-        result["hwm"] = hwm
-        result["bytes_per_query"] = max(0, hwm - rss_before) / max(1, queries)
-    elif kind == "lag":
-        result.update(_issue_lag(impl, outdir, summary, detail))
-    return {k: v for k, v in result.items() if k != "summary" or spec.get("keep_summary")}
-
-
-def _num(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(str(value).split()[0])
-    except (ValueError, IndexError):
-        return None
-
-
-def _issue_lag(
-    impl: str, outdir: Path, summary: dict[str, str], detail: dict[str, Any]
-) -> dict[str, Any]:
-    """Issue lag (actual issue - scheduled time) p50/p99 in ns, from the run's own logs."""
-    if impl == "mlpace":
-        found: dict[str, Any] = {"lag_source": "mlpace detail log"}
-        for key, value in detail.items():
-            k = key.lower()
-            if "issue_lag" in k or "issue_delay" in k:
-                if "50" in k and "p50" not in found:
-                    found["lag_p50_ns"] = _num(value)
-                elif "99.00" in k or k.endswith("p99") or "99_" in k or "_99" in k:
-                    found.setdefault("lag_p99_ns", _num(value))
-        for key, value in summary.items():
-            k = key.lower()
-            if "issue" in k and ("lag" in k or "delay" in k):
-                if "50" in k:
-                    found.setdefault("lag_p50_ns", _num(value))
-                elif "99" in k:
-                    found.setdefault("lag_p99_ns", _num(value))
-        return found
-    trace = outdir / "mlperf_log_trace.json"
-    if not trace.exists() or trace.stat().st_size == 0:
-        return {"lag_source": "n/a (no trace)"}
-    import re
-
-    import numpy as np
-
-    delays = np.array(
-        [int(m) for m in re.findall(r'"issue_delay":(\d+)', trace.read_text())], dtype=np.int64
-    )
-    if delays.size == 0:
-        return {"lag_source": "n/a (no issue_delay in trace)"}
-    delays.sort()
-    n = delays.size
-    return {
-        "lag_source": "official trace (issue_delay)",
-        "lag_p50_ns": float(delays[int(n * 0.50)]),
-        "lag_p99_ns": float(delays[int(n * 0.99)]),
-    }
+# The M/D/1 case: one Python worker thread spinning SERVICE_US per sample (GIL held), Poisson
+# arrivals at MD1_QPS: utilisation rho = 0.4, and queueing theory's mean latency is
+# service + rho / (2 mu (1 - rho)) = 133 us.
+SERVICE_US = 100
+MD1_QPS = 4_000
+BUSY_CODE = "while True: pass"
 
 
 # ==============================================================================================
@@ -350,9 +116,10 @@ class Runner:
         spec["outdir"] = str(self.workdir / f"run{self.count:04d}_{spec['impl']}_{spec['kind']}")
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)]
         t0 = time.perf_counter()
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=self.profile.timeout_s, check=False
-        )
+        with busy_processes(int(spec.get("busy", 0))):
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=self.profile.timeout_s, check=False
+            )
         out = None
         for line in proc.stdout.splitlines():
             if line.startswith(RESULT_TAG):
@@ -367,8 +134,22 @@ class Runner:
         return out
 
 
+@contextmanager
+def busy_processes(n: int) -> Iterator[None]:
+    """``n`` competing processes, each spinning a core, for as long as the block runs."""
+    procs = [subprocess.Popen([sys.executable, "-c", BUSY_CODE]) for _ in range(n)]
+    try:
+        if procs:
+            time.sleep(0.2)  # let them start spinning
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
 def _brief(spec: dict[str, Any]) -> str:
-    keys = ("api", "completion", "qps", "latency_ns", "queries")
+    keys = ("api", "completion", "qps", "latency_ns", "queries", "busy", "spin_ns", "switch_us")
     return " ".join(f"{k}={spec[k]}" for k in keys if k in spec)
 
 
@@ -383,7 +164,9 @@ def measure_simple(runner: Runner, row: Row, spec: dict[str, Any], metric: str, 
             row.values[impl].append(out.get(metric))
 
 
-def server_ladder(runner: Runner, row: Row, latency_ns: int, completion: str, reps: int) -> None:
+def server_ladder(
+    runner: Runner, row: Row, latency_ns: int, completion: str, reps: int, busy: int = 0
+) -> None:
     """Highest target QPS whose run is VALID: ×2 steps up to the first INVALID, then finer
     steps from the last VALID rate. Both implementations climb in alternation."""
     p = runner.profile
@@ -401,6 +184,7 @@ def server_ladder(runner: Runner, row: Row, latency_ns: int, completion: str, re
                         "latency_ns": latency_ns,
                         "completion": completion,
                         "duration_ms": p.server_ms,
+                        "busy": busy,
                     }
                 )
                 done = False
@@ -420,6 +204,127 @@ def server_ladder(runner: Runner, row: Row, latency_ns: int, completion: str, re
             row.values[impl].append(state[impl]["best"])
 
 
+def _busy_label(busy: int) -> str:
+    return f", {busy} busy process{'es' if busy > 1 else ''}" if busy else ""
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def measure_queues(
+    runner: Runner, profile: Profile, reps: int, busy_levels: tuple[int, ...]
+) -> list[Row]:
+    """Mean and p99 latency of a real queue (M/D/1) and of a null worker, under both tools."""
+    rows: list[Row] = []
+    cases = (
+        (f"M/D/1 worker ({SERVICE_US} µs GIL-held service, {MD1_QPS:,} QPS)", MD1_QPS,
+         f"md1:{SERVICE_US}", "theory mean 133 µs"),
+        ("null worker, 20k QPS", 20_000, "worker", ""),
+    )  # fmt: skip
+    for busy in busy_levels:
+        for label, qps, completion, note in cases:
+            mean = Row(
+                f"{label}, mean latency{_busy_label(busy)}", "ns", False, "≤ 1.05×", note=note
+            )
+            p99 = Row(f"{label}, p99 latency{_busy_label(busy)}", "ns", False, "≤ 1.05×")
+            cpu = Row(
+                f"{label}, process CPU per query{_busy_label(busy)}", "µs", False, "",
+            )  # fmt: skip
+            rows += [mean, p99, cpu]
+            spec = {
+                "kind": "md1",
+                "qps": qps,
+                "completion": completion,
+                "duration_ms": profile.server_ms,
+                "latency_ns": 100_000_000,
+                "busy": busy,
+            }
+            for rep in range(reps):
+                for impl in _order(rep):
+                    out = runner.run({**spec, "impl": impl})
+                    mean.values[impl].append(out.get("mean_ns"))
+                    p99.values[impl].append(out.get("p99_ns"))
+                    cpu.values[impl].append(out.get("process_cpu_us_per_query"))
+    return rows
+
+
+def measure_lag(runner: Runner, profile: Profile, reps: int, completion: str) -> list[Row]:
+    p50 = Row(f"Issue lag p50, Server 50k QPS {completion}", "ns", False, "")
+    p99 = Row(f"Issue lag p99, Server 50k QPS {completion}", "ns", False, "≤ 20 µs (mlpace)")
+    sources: dict[str, str] = {}
+    for rep in range(reps):
+        for impl in _order(rep):
+            spec = {
+                "impl": impl,
+                "kind": "lag",
+                "qps": 50_000,
+                "duration_ms": profile.lag_ms,
+                "latency_ns": 10_000_000,
+                "completion": completion,
+                # The official tool records issue delays only in its trace.
+                "trace": impl == "official",
+            }
+            out = runner.run(spec)
+            p50.values[impl].append(out.get("lag_p50_ns"))
+            p99.values[impl].append(out.get("lag_p99_ns"))
+            sources[impl] = out.get("lag_source", "")
+    p99.note = p50.note = f"official: {sources.get('official', 'n/a')}, trace on"
+    return [p50, p99]
+
+
+# The waiting levers measured on the M/D/1 case (mlpace only; the official row is the reference).
+LEVERS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("official LoadGen", {"impl": "official"}),
+    ("mlpace default (adaptive spin 5-100 µs, switch interval 50 µs)", {}),
+    ("mlpace adaptive spin 5-30 µs", {"spin_ns": [5_000, 30_000]}),
+    ("mlpace never spin (sleep only, like the official)", {"spin_ns": [0, 0]}),
+    ("mlpace fixed 100 µs spin (the old way)", {"spin_ns": [100_000, 100_000]}),
+    ("mlpace adaptive spin, switch interval 5 µs", {"switch_us": 5}),
+    ("mlpace adaptive spin, switch interval 5 ms (Python's default)", {"switch_us": 5000}),
+)
+
+
+def measure_levers(runner: Runner, profile: Profile, reps: int) -> str:
+    lines = [
+        "",
+        f"### Waiting levers: M/D/1 worker ({SERVICE_US} µs service, {MD1_QPS:,} QPS), "
+        f"median of {reps}",
+        "",
+        "| lever | busy procs | mean | p99 | issuing-thread CPU/query | process CPU/query |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for busy in (0, 1):
+        for label, extra in LEVERS:
+            outs = []
+            for _ in range(reps):
+                spec = {
+                    "impl": "mlpace",
+                    "kind": "md1",
+                    "qps": MD1_QPS,
+                    "completion": f"md1:{SERVICE_US}",
+                    "duration_ms": profile.server_ms,
+                    "latency_ns": 100_000_000,
+                    "busy": busy,
+                    **extra,
+                }
+                outs.append(runner.run(spec))
+
+            def med(key: str, outs: list[dict[str, Any]] = outs) -> float | None:
+                vals = [o[key] for o in outs if o.get(key) is not None]
+                return statistics.median(vals) if vals else None
+
+            lines.append(
+                f"| {label} | {busy} | {fmt(med('mean_ns'), 'ns')} | {fmt(med('p99_ns'), 'ns')} "
+                f"| {fmt(med('issuer_cpu_us_per_query'), 'µs')} "
+                f"| {fmt(med('process_cpu_us_per_query'), 'µs')} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"
@@ -429,6 +334,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value / 1000:,.1f} µs"
     if unit == "bytes/query":
         return f"{value:,.0f} B"
+    if unit == "µs":
+        return f"{value:,.1f} µs"
     return f"{value:,.3g}"
 
 
@@ -456,7 +363,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="short runs, 1 repetition (~3 min)")
     ap.add_argument("--reps", type=int, default=None, help="repetitions per row (median)")
     ap.add_argument("--markdown", type=Path, default=None, help="write the table here")
-    ap.add_argument("--only", default="", help="comma list: offline,server,ss,ms,memory,lag")
+    ap.add_argument(
+        "--only", default="", help="comma list: offline,server,ss,ms,memory,lag,md1,levers"
+    )
+    ap.add_argument(
+        "--no-busy", action="store_true", help="skip the rows with a competing busy process"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the run directories")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -484,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         return not only or group in only
 
     rows: list[Row] = []
+    levers_table = ""
+    busy_levels = (0,) if args.no_busy else (0, 1)
+    load_before = _loadavg()
     tmp = tempfile.mkdtemp(prefix="lg_bench_")
     runner = Runner(profile, Path(tmp), args.verbose)
     started = time.perf_counter()
@@ -501,32 +416,39 @@ def main(argv: list[str] | None = None) -> int:
                 spec = {**base, "api": api, "completion": completion}
                 measure_simple(runner, row, spec, "samples_per_s", reps)
         if wanted("server"):
-            for bound_ms in (1, 10):
-                for completion in ("inline", "worker"):
-                    row = Row(
-                        f"Server max VALID target QPS, p99 ≤ {bound_ms} ms, {completion}",
-                        "QPS",
-                        True,
-                        "≥ 1.0×",
-                    )
-                    rows.append(row)
-                    server_ladder(runner, row, bound_ms * 1_000_000, completion, reps)
+            for busy in busy_levels:
+                for bound_ms in (1, 10):
+                    for completion in ("inline", "worker"):
+                        row = Row(
+                            f"Server max VALID target QPS, p99 ≤ {bound_ms} ms, {completion}"
+                            + _busy_label(busy),
+                            "QPS",
+                            True,
+                            "≥ 1.0×",
+                        )
+                        rows.append(row)
+                        server_ladder(runner, row, bound_ms * 1_000_000, completion, reps, busy)
         if wanted("ss"):
-            for completion in ("inline", "worker"):
-                p90 = Row(f"SingleStream p90 latency, {completion}", "ns", False, "≤ 1.0×")
-                qps = Row(f"SingleStream queries/s, {completion}", "queries/s", True, "≥ 1.0×")
-                rows += [p90, qps]
-                spec = {
-                    "kind": "ss",
-                    "completion": completion,
-                    "duration_ms": profile.ss_ms,
-                    "expected_ns": 4_000,
-                }
-                for rep in range(reps):
-                    for impl in _order(rep):
-                        out = runner.run({**spec, "impl": impl})
-                        p90.values[impl].append(out.get("p90_ns"))
-                        qps.values[impl].append(out.get("qps"))
+            for busy in busy_levels:
+                for completion in ("inline", "worker"):
+                    label = f"{completion}{_busy_label(busy)}"
+                    p90 = Row(f"SingleStream p90 latency, {label}", "ns", False, "≤ 1.0×")
+                    qps = Row(f"SingleStream queries/s, {label}", "queries/s", True, "≥ 1.0×")
+                    rows += [p90, qps]
+                    spec = {
+                        "kind": "ss",
+                        "completion": completion,
+                        "duration_ms": profile.ss_ms,
+                        "expected_ns": 4_000,
+                        "busy": busy,
+                    }
+                    for rep in range(reps):
+                        for impl in _order(rep):
+                            out = runner.run({**spec, "impl": impl})
+                            p90.values[impl].append(out.get("p90_ns"))
+                            qps.values[impl].append(out.get("qps"))
+        if wanted("md1"):
+            rows += measure_queues(runner, profile, reps, busy_levels)
         if wanted("ms"):
             for completion in ("inline", "worker"):
                 row = Row(
@@ -561,27 +483,10 @@ def main(argv: list[str] | None = None) -> int:
             }
             measure_simple(runner, row, spec, "bytes_per_query", max(1, min(reps, 2)))
         if wanted("lag"):
-            p50 = Row("Issue lag p50, Server 50k QPS inline", "ns", False, "")
-            p99 = Row("Issue lag p99, Server 50k QPS inline", "ns", False, "≤ 20 µs (mlpace)")
-            rows += [p50, p99]
-            sources: dict[str, str] = {}
-            for rep in range(reps):
-                for impl in _order(rep):
-                    spec = {
-                        "impl": impl,
-                        "kind": "lag",
-                        "qps": 50_000,
-                        "duration_ms": profile.lag_ms,
-                        "latency_ns": 10_000_000,
-                        "completion": "inline",
-                        # The official tool records issue delays only in its trace.
-                        "trace": impl == "official",
-                    }
-                    out = runner.run(spec)
-                    p50.values[impl].append(out.get("lag_p50_ns"))
-                    p99.values[impl].append(out.get("lag_p99_ns"))
-                    sources[impl] = out.get("lag_source", "")
-            p99.note = p50.note = f"official: {sources.get('official', 'n/a')}, trace on"
+            for completion in ("inline", "worker"):
+                rows += measure_lag(runner, profile, reps, completion)
+        if wanted("levers"):
+            levers_table = measure_levers(runner, profile, reps)
     finally:
         if not args.keep:
             import shutil
@@ -605,9 +510,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{datetime.date.today().isoformat()}, Python {platform.python_version()}, "
         f"{platform.machine()} {os.cpu_count()} CPUs ({_cpu_name()}), "
         f"mlpace {getattr(mlpace, '__version__', '?')}. Null Python SUT, 4-byte responses, "
-        f"{CHUNK} responses per QuerySamplesComplete call, trace off unless noted."
+        f"{CHUNK} responses per QuerySamplesComplete call, trace off unless noted. "
+        f'Load average before / after: {load_before} / {_loadavg()}; "busy" rows run one '
+        f"competing process spinning a core (`python -c '{BUSY_CODE}'`)."
     )
-    table = render(rows, header)
+    table = render(rows, header) + levers_table
     print(table)
     if args.markdown is not None:
         args.markdown.write_text(table)

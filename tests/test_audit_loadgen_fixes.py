@@ -19,10 +19,10 @@ import pytest
 from mlpace.clock import VirtualClock
 from mlpace.errors import ConfigError
 from mlpace.loadgen import NullQSL, TestSettings, run_test
+from mlpace.loadgen._recorder import ResponseRecorder
 from mlpace.loadgen.config import ConfType, apply_config, parse_config
 from mlpace.loadgen.enums import TestScenario as Scenario
 from mlpace.loadgen.log_settings import LogOutputSettings, LogSettings
-from mlpace.loadgen.scenarios.base import ResponseRecorder
 from mlpace.workloads.sut import BackendSUT, BatchingPolicy, argmax_int32
 
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from mlpace.clock import MonotonicClock
+from mlpace.loadgen._recorder import ResponseRecorder
 from mlpace.loadgen.engine import run_test
 from mlpace.loadgen.enums import TestScenario as Sc
 from mlpace.loadgen.log_settings import LogOutputSettings, LogSettings
 from mlpace.loadgen.null_sut import NullQSL, NullSUT
-from mlpace.loadgen.scenarios.base import ResponseRecorder
 from mlpace.loadgen.settings import TestSettings
 from mlpace.loadgen.sut import QuerySample, QuerySampleResponse
 

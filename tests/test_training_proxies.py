@@ -34,7 +34,7 @@ def _one_thread() -> None:
 
 
 def test_registry_names_and_log_names() -> None:
-    assert set(BENCHMARKS) == {"digits", "ncf", "translation"}
+    assert set(BENCHMARKS) == {"digits", "ncf", "translation", "dlrm"}
     for bench in BENCHMARKS.values():
         assert bench.log_name == f"mlpace_{bench.name}"
         assert get_benchmark(bench.log_name) is bench

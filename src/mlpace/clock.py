@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -31,41 +32,70 @@ class Clock(Protocol):
         ...
 
 
-# MonotonicClock: sleep until SPIN_NS before a deadline, then spin, yielding (sleep(0)) while
-# more than YIELD_NS remain. Measured at 50k QPS on a busy 2-core box: a pure 100 us spin gave
-# issue-lag p99 46-91 us; a 30 us spin 0.24-2.5 ms; yielding (sleep(0) can take ~50 us to come
-# back) 0.17-5 ms with a p50 of 4 us. So the default is the pure spin (YIELD_NS = SPIN_NS).
-SPIN_NS = 100_000
-YIELD_NS = SPIN_NS
+# MonotonicClock waits by sleeping (the GIL and the CPU are free for the system under test) and
+# only spins for the stretch the OS is likely to oversleep: the margin follows the oversleep
+# seen recently, between MIN_SPIN_NS and MAX_SPIN_NS. The spin releases the GIL on every turn
+# (every ~2 µs), so a SUT thread waiting for the interpreter can take it then; one that is not
+# scheduled in time still gets it after the switch interval, as with any Python thread.
+MIN_SPIN_NS = 5_000
+MAX_SPIN_NS = 100_000
+# The margin moves 1/2**MARGIN_DECAY_SHIFT of the way down towards a smaller oversleep per wait
+# (and jumps up at once to a bigger one), so one quick wake-up does not shrink it.
+MARGIN_DECAY_SHIFT = 4
 
 
 class MonotonicClock:
-    """The real clock: ``time.perf_counter_ns``, sleeping then spinning for the last stretch.
+    """The real clock: ``time.perf_counter_ns``; waits sleep, then spin only for a short margin.
 
-    ``spin_ns`` is how long before a deadline we stop sleeping and busy-wait, because the OS
-    wake-up lag (tens of microseconds) would otherwise show up as issue lag. While more than
-    ``yield_ns`` remain the spin yields the CPU (``sleep(0)``) each turn, so a process that spins
-    nearly all the time (50k QPS) gives other runnable threads a turn instead of being
-    preempted at a bad moment; the last ``yield_ns`` are a pure busy-wait.
+    ``sleep_until`` sleeps until ``margin`` before the deadline, then busy-waits the rest. The
+    margin adapts to how late the OS wakes this thread up (a quiet machine with fine timer
+    slack: a few microseconds; a loaded one: tens), within ``[min_spin_ns, max_spin_ns]``; set
+    both equal for a fixed margin, or both to 0 to never spin (the official LoadGen's way: its
+    issue lag then includes the OS wake-up lag).
     """
 
-    def __init__(self, spin_ns: int = SPIN_NS, yield_ns: int = YIELD_NS) -> None:
-        self.spin_ns = spin_ns
-        self.yield_ns = yield_ns
+    def __init__(self, min_spin_ns: int = MIN_SPIN_NS, max_spin_ns: int = MAX_SPIN_NS) -> None:
+        if not 0 <= min_spin_ns <= max_spin_ns:
+            raise ValueError(
+                f"need 0 <= min_spin_ns <= max_spin_ns, got {min_spin_ns}, {max_spin_ns}"
+            )
+        self.min_spin_ns = min_spin_ns
+        self.max_spin_ns = max_spin_ns
+        self.margin_ns = max_spin_ns // 2 if min_spin_ns < max_spin_ns else max_spin_ns
+        self.spun_ns = 0  # total busy-wait time, for measurements (a core used)
+        self.slept_ns = 0  # total time asleep in sleep_until
 
     def now_ns(self) -> int:
         return time.perf_counter_ns()
 
     def sleep_until(self, t_ns: int) -> None:
-        remaining = t_ns - time.perf_counter_ns()
-        if remaining > self.spin_ns:
-            time.sleep((remaining - self.spin_ns) / 1e9)
         clock = time.perf_counter_ns
-        yield_until = t_ns - self.yield_ns
-        while clock() < yield_until:
-            time.sleep(0)
-        while clock() < t_ns:
-            pass
+        margin = self.margin_ns
+        wake_at = t_ns - margin
+        now = clock()
+        if now < wake_at:
+            time.sleep((wake_at - now) / 1e9)
+            woke = clock()
+            self.slept_ns += woke - now
+            low, high = self.min_spin_ns, self.max_spin_ns
+            if low < high:
+                # Aim the margin at the oversleep just seen plus the minimum: up at once, down
+                # slowly.
+                target = min(high, woke - wake_at + low)
+                if target > margin:
+                    self.margin_ns = target
+                else:
+                    self.margin_ns = margin - ((margin - target) >> MARGIN_DECAY_SHIFT)
+            now = woke
+        if now < t_ns:
+            spin_start = now
+            # Each turn releases the GIL (a zero-timeout select: ~2 µs; sleep(0) would sleep for
+            # the timer slack, 15-100 µs on a shared machine).
+            poll, nothing = select.select, ()
+            while now < t_ns:
+                poll(nothing, nothing, nothing, 0)
+                now = clock()
+            self.spun_ns += now - spin_start
 
     def wait(self, event: threading.Event, timeout_ns: int | None = None) -> bool:
         return event.wait(None if timeout_ns is None else timeout_ns / 1e9)

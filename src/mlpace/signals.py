@@ -120,8 +120,10 @@ def _must_wait(frame: FrameType | None) -> bool:
         module = str(f.f_globals.get("__name__", ""))
         if module == "mlpace.loadgen" or module.startswith("mlpace.loadgen."):
             if module.startswith("mlpace.loadgen.scenarios."):
-                # The response sink updates counters and writes the accuracy log under a lock.
-                return _qualname(f).startswith("ResponseRecorder")
+                # The response sink updates counters and writes the accuracy log under a lock;
+                # the Server peak search between its probe passes is engine bookkeeping.
+                name = _qualname(f)
+                return name.startswith("ResponseRecorder") or name in ("find_peak", "probe")
             # In a SUT or QSL callback (the engine's ``_call``) the engine handles the stop.
             return not (module == "mlpace.loadgen.engine" and f.f_code.co_name == "_call")
         f = f.f_back

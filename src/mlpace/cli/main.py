@@ -24,14 +24,21 @@ EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM gives 143 and SIGHUP 129 (128 + the si
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mlpace.cli import adaptive as adaptive_cmd
     from mlpace.cli import audit as audit_cmd
+    from mlpace.cli import check_submission as check_submission_cmd
     from mlpace.cli import check_training as check_training_cmd
     from mlpace.cli import compare as compare_cmd
+    from mlpace.cli import describe_system as describe_system_cmd
     from mlpace.cli import history as history_cmd
+    from mlpace.cli import kernels as kernels_cmd
+    from mlpace.cli import package as package_cmd
     from mlpace.cli import report as report_cmd
+    from mlpace.cli import results as results_cmd
     from mlpace.cli import run as run_cmd
     from mlpace.cli import serve as serve_cmd
     from mlpace.cli import train as train_cmd
+    from mlpace.cli import tune as tune_cmd
 
     parser = argparse.ArgumentParser(
         prog="mlpace",
@@ -46,7 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.register(sub)
     history_cmd.register(sub)
     compare_cmd.register(sub)
+    tune_cmd.register(sub)
+    adaptive_cmd.register(sub)
+    kernels_cmd.register(sub)
     serve_cmd.register(sub)
+    describe_system_cmd.register(sub)
+    package_cmd.register(sub)
+    check_submission_cmd.register(sub)
+    results_cmd.register(sub)
     return parser
 
 

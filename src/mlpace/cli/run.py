@@ -26,9 +26,13 @@ TASK_ONLY = {
     "system": "--system",
     "threads": "--threads",
     "workers": "--workers",
+    "threads_from": "--threads-from",
     "batch_size": "--batch-size",
     "max_wait_ms": "--max-wait-ms",
     "device": "--device",
+    "check_rules": "--check-rules",
+    "division": "--division",
+    "system_type": "--system-type",
 }
 NULL_ONLY = {"sample_count": "--sample-count", "completion": "--completion"}
 # Flags that only some scenarios read (dest -> (flag, scenarios)).
@@ -214,6 +218,13 @@ def register(sub: Any) -> None:
         help="SUT worker threads (1 to 4096; default: one per core for small models)",
     )
     p.add_argument(
+        "--threads-from",
+        default=None,
+        metavar="FILE",
+        help="apply the best thread settings a sweep wrote (threads.json of mlpace "
+        "tune-threads): threads, workers, batch size, inter-op options; flags given here win",
+    )
+    p.add_argument(
         "--batch-size",
         type=F.count("samples", 1, 1_000_000),
         default=None,
@@ -229,6 +240,27 @@ def register(sub: Any) -> None:
         "the Server latency bound, 0 elsewhere)",
     )
     p.add_argument("--device", default=None, help="cpu or cuda (torch backend)")
+    p.add_argument(
+        "--check-rules",
+        action="store_true",
+        default=None,
+        help="only check the settings against the submission checker's rules (in well under a "
+        "second, nothing runs); exit 1 when a setting would fail. --profile official runs do "
+        "this check first anyway",
+    )
+    p.add_argument(
+        "--division",
+        choices=("closed", "open", "network"),
+        default=None,
+        help="division the rule check applies (default: closed for MLPerf benchmarks, open "
+        "for mlpace's own tasks)",
+    )
+    p.add_argument(
+        "--system-type",
+        choices=("edge", "datacenter", "datacenter,edge"),
+        default=None,
+        help="system type whose required scenarios the rule check applies (default edge)",
+    )
     p.add_argument(
         "--quiet",
         action="store_true",
@@ -309,6 +341,7 @@ def check_flags(args: argparse.Namespace) -> None:
         ("user_conf", "--user-conf"),
         ("mlperf_conf", "--mlperf-conf"),
         ("audit_conf", "--audit-conf"),
+        ("threads_from", "--threads-from"),
     ):
         _check_readable_file(getattr(args, dest), flag)
 

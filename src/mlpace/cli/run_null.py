@@ -221,7 +221,14 @@ def run_null(args: argparse.Namespace) -> int:
                 flush=True,
             )
         try:
-            outcome = run_test(sut, qsl, settings, log_settings, audit_config=args.audit_conf)
+            outcome = run_test(
+                sut,
+                qsl,
+                settings,
+                log_settings,
+                audit_config=args.audit_conf,
+                observer=recorder.observer(),
+            )
         except RunInterrupted as exc:
             raise RunInterrupted(f"{name}: {exc} (in {out_dir})", exit_code=exc.exit_code) from None
         except SutError as exc:

@@ -67,10 +67,29 @@ def run_workload(args: argparse.Namespace) -> int:
     from mlpace.workloads.runner import run_task
 
     opts = options_from_args(args)
+    if getattr(args, "threads_from", None):
+        from mlpace.workloads.tuning_file import apply_thread_settings, read_thread_settings
+
+        opts, warnings = apply_thread_settings(opts, read_thread_settings(args.threads_from))
+        for line in warnings:
+            _progress(line)
+    if args.check_rules or opts.profile == "official":
+        report = _rule_check(args, opts)
+        if args.check_rules:
+            print(report.format(), flush=True)
+            return 1 if report.violations else 0
+        _progress(f"mlpace: {report.format()}")
     progress = None if args.quiet else _progress
     run = run_task(opts, progress=progress, warn=_progress)
     print(run.table, flush=True)
     return 0 if run.ok else 1
+
+
+def _rule_check(args: argparse.Namespace, opts: Any) -> Any:
+    from mlpace.submission.prerun import check_run_rules, default_division
+
+    division = args.division or default_division(opts.task)
+    return check_run_rules(opts, division=division, system_type=args.system_type or "edge")
 
 
 def _progress(line: str) -> None:

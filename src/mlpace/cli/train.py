@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 
-BENCHMARK_NAMES = ("digits", "ncf", "translation")
+BENCHMARK_NAMES = ("digits", "ncf", "translation", "dlrm")
 DEFAULT_OUTPUT = "mlpace-results"
 DEFAULT_SYSTEM = "mlpace_cpu"
 
@@ -286,62 +286,27 @@ def train_main(args: argparse.Namespace, *, out: TextIO, err: TextIO) -> int:
         shutdown(ctx)
 
 
-SYSTEM_FIELDS = (
-    "submitter", "division", "status", "system_name", "number_of_nodes",
-    "host_processors_per_node", "host_processor_model_name", "host_processor_core_count",
-    "host_processor_vcpu_count", "host_processor_frequency", "host_processor_caches",
-    "host_processor_interconnect", "host_memory_capacity", "host_storage_type",
-    "host_storage_capacity", "host_networking", "host_networking_topology",
-    "host_memory_configuration", "accelerators_per_node", "accelerator_model_name",
-    "accelerator_host_interconnect", "accelerator_frequency", "accelerator_on-chip_memories",
-    "accelerator_memory_configuration", "accelerator_memory_capacity",
-    "accelerator_interconnect", "accelerator_interconnect_topology", "cooling", "hw_notes",
-    "framework", "other_software_stack", "operating_system", "sw_notes",
-)  # fmt: skip
-
-
 def write_system_description(output: Path, system: str, org: str, division: str) -> Path:
-    """``OUTPUT/systems/<system>.json`` with every field the package checker requires.
+    """``OUTPUT/systems/<system>.json``: the machine's description (:mod:`mlpace.system`, the
+    same capture inference runs and packages use) plus the training package's own values.
 
-    Written only when absent (a user's hand-edited description wins). Every value is a string,
-    numeric ones as numeric strings, because the official tools join and int() them.
+    Written only when absent (a user's hand-edited description wins).
     """
-    import os
-    import platform
+    from mlpace.system import describe_system, write_description
 
     path = output / "systems" / f"{system}.json"
     if path.exists():
         return path
-    try:
-        import torch
-
-        framework = f"PyTorch {torch.__version__}"
-    except ImportError:
-        framework = ""
-    cores = str(os.cpu_count() or 1)
-    desc = dict.fromkeys(SYSTEM_FIELDS, "")
-    desc.update(
-        {
-            "submitter": org,
-            "division": division,
-            "status": "Research, Development, or Internal (RDI)",
-            "system_name": system,
-            "number_of_nodes": "1",
-            "host_processors_per_node": "1",
-            "host_processor_model_name": platform.processor() or platform.machine(),
-            "host_processor_core_count": cores,
-            "host_processor_vcpu_count": cores,
-            "accelerators_per_node": "0",
-            "accelerator_model_name": "none",
-            "framework": framework,
-            "operating_system": f"{platform.system()} {platform.release()}",
-            "other_software_stack": f"Python {platform.python_version()}, mlpace",
-            "sw_notes": "mlpace proxy benchmark; fp32 on CPU",
-        }
+    desc = describe_system(
+        backend="torch",
+        storage_path=output if output.exists() else ".",
+        submitter=org,
+        division=division,
+        status="Research, Development, or Internal (RDI)",
+        system_name=system,
+        sw_notes="mlpace proxy benchmark; fp32 on CPU",
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(desc, indent=2) + "\n", encoding="utf-8")
-    return path
+    return write_description(desc, path)
 
 
 def _record_history(args: argparse.Namespace, records: Sequence[RunRecord], err: TextIO) -> None:

@@ -20,8 +20,8 @@ same log files. What differs, on purpose:
   object silently misses the mlperf.conf seeds; ours does not. A second ``conf_type=1`` call on
   the *same* object still behaves like the official: mlperf.conf is not re-applied and the next
   test's detail log records ``error_invalid_config`` "Multiple conf files are used".
-* ``sample_timeout_ms`` (an mlpace extension, default 60 s) ends a test whose SUT stopped
-  answering instead of waiting forever.
+* ``sample_timeout_ms`` (an mlpace extension, default 0: wait as long as it takes, like the
+  official) ends a test whose SUT stopped answering, when set, instead of waiting forever.
 * An ``audit.config`` (``audit_config_filename``) found in the current directory is applied, as
   the official does, but it is announced on stderr as well as in the detail log.
 * ``use_clock(clock)`` (an mlpace extension, not in ``__all__``) runs the tests that follow on
@@ -42,6 +42,7 @@ import enum
 import errno
 import functools
 import itertools
+import os
 import sys
 import threading
 import warnings
@@ -304,31 +305,77 @@ _INT_IN_CORE = frozenset({"single_stream_expected_latency_ns", "multi_stream_exp
 _MULTIPLE_CONF_MESSAGE = "Multiple conf files are used. This is not valid for official submission."
 
 
+_UINT64_MAX = 2**64 - 1
+_INT32_RANGE = (-(2**31), 2**31 - 1)
+
+
 def _coerce(name: str, value: Any) -> Any:
+    """Convert ``value`` for field ``name`` as the official pybind11 setter does.
+
+    Booleans take anything with a truth value (0/1, NumPy scalars, None -> False) but not text;
+    doubles take ints and anything with ``__float__`` or ``__index__``; integers take anything
+    with ``__index__`` or ``__int__`` except floats, within the C++ type's range.
+    """
     conv = _ENUM_FIELDS.get(name)
     if conv is not None:
         return conv(value)
     default = getattr(_CORE_DEFAULTS, name)
     if isinstance(default, bool):
-        if isinstance(value, bool) or type(value).__name__ == "bool_":
-            return bool(value)
-        raise TypeError(f"TestSettings.{name} must be a bool, not {value!r}")
+        return _as_bool(f"TestSettings.{name}", value)
     if name in _FLOAT_FIELDS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            try:
-                return float(value.__float__())
-            except AttributeError:
-                raise TypeError(f"TestSettings.{name} must be a number, not {value!r}") from None
-        return float(value)
-    if isinstance(value, (bool, float)):
-        raise TypeError(f"TestSettings.{name} must be an integer, not {value!r}")
+        return _as_double(name, value)
+    return _as_integer(name, value)
+
+
+def _as_bool(label: str, value: Any) -> bool:
+    if value is None:
+        return False
+    if hasattr(type(value), "__bool__"):
+        return bool(value)
+    raise TypeError(f"{label} must be a bool (or 0/1), not {value!r}")
+
+
+def _as_text(label: str, value: Any) -> str:
+    """pybind11's std::string: str, or bytes decoded as UTF-8 (os.PathLike too, a courtesy)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, os.PathLike):
+        return str(os.fspath(value))
+    raise TypeError(f"{label} must be a str, not {value!r}")
+
+
+def _as_double(name: str, value: Any) -> float:
+    kind = type(value)
     try:
-        ivalue = value.__index__()
-    except AttributeError:
-        raise TypeError(f"TestSettings.{name} must be an integer, not {value!r}") from None
-    if ivalue < 0 and name not in _SIGNED_INT_FIELDS:
-        raise TypeError(f"TestSettings.{name} must be a non-negative integer, not {value!r}")
-    return int(ivalue)
+        if isinstance(value, float) or hasattr(kind, "__float__"):
+            return float(value)
+        if hasattr(kind, "__index__"):
+            return float(value.__index__())
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise TypeError(f"TestSettings.{name} must be a number, not {value!r}")
+
+
+def _as_integer(name: str, value: Any, owner: str = "TestSettings") -> int:
+    low, high = _INT32_RANGE if name in _SIGNED_INT_FIELDS else (0, _UINT64_MAX)
+    what = "an integer" if low < 0 else "a non-negative integer"
+    kind = type(value)
+    number: int | None = None
+    # A float (or float subclass, e.g. numpy.float64) is refused even when whole, like the
+    # official; other numbers with __int__ (numpy.float32, Decimal) are truncated, like it too.
+    if not isinstance(value, float) and getattr(value, "ndim", 0) == 0:
+        try:
+            if hasattr(kind, "__index__"):
+                number = int(value.__index__())
+            elif hasattr(kind, "__int__"):
+                number = int(value)
+        except (TypeError, ValueError, OverflowError):
+            number = None
+    if number is None or not low <= number <= high:
+        raise TypeError(f"{owner}.{name} must be {what} in [{low}, {high}], not {value!r}")
+    return number
 
 
 class TestSettings:
@@ -493,6 +540,8 @@ class LogOutputSettings:
         "copy_summary_to_stdout",
     )
 
+    _BOOLS = frozenset({"prefix_with_datetime", "copy_detail_to_stdout", "copy_summary_to_stdout"})
+
     def __init__(self) -> None:
         self.outdir = "."
         self.prefix = "mlperf_log_"
@@ -500,6 +549,14 @@ class LogOutputSettings:
         self.prefix_with_datetime = False
         self.copy_detail_to_stdout = False
         self.copy_summary_to_stdout = False
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        label = f"LogOutputSettings.{name}"
+        if name in self._BOOLS:
+            value = _as_bool(label, value)
+        elif name in ("outdir", "prefix", "suffix"):
+            value = _as_text(label, value)
+        object.__setattr__(self, name, value)
 
     def to_core(self) -> _core_log.LogOutputSettings:
         return _core_log.LogOutputSettings(
@@ -533,7 +590,16 @@ class LogSettings:
 
     @log_mode.setter
     def log_mode(self, value: Any) -> None:
-        self._log_mode = _to_logging_mode(value)
+        object.__setattr__(self, "_log_mode", _to_logging_mode(value))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "enable_trace":
+            value = _as_bool("LogSettings.enable_trace", value)
+        elif name == "log_mode_async_poll_interval_ms":
+            value = _as_integer(name, value, owner="LogSettings")
+        elif name == "log_output" and not isinstance(value, LogOutputSettings):
+            raise TypeError(f"LogSettings.log_output must be a LogOutputSettings, not {value!r}")
+        object.__setattr__(self, name, value)
 
     def to_core(self) -> _core_log.LogSettings:
         return _core_log.LogSettings(

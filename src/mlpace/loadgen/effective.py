@@ -31,6 +31,7 @@ _OFFLINE_SLACK = 1.1
 # SingleStream equal issue generates twice the expected queries (skewed latency distributions).
 _EQUAL_ISSUE_SLACK = 2.0
 _INVALID_SETTINGS = "error_invalid_test_settings"
+_NS_PER_MS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,12 @@ class EffectiveSettings:
     sample_timeout_ms: int
     qsl_total_sample_count: int
     qsl_performance_sample_count: int
+    # The same durations in the issue path's unit (ns), derived here once; the *_ms fields stay
+    # for the logs, which report milliseconds. 0 means "no limit" for max and timeout.
+    target_duration_ns: int
+    min_duration_ns: int
+    max_duration_ns: int
+    sample_timeout_ns: int
     messages: tuple[LogEvent, ...] = ()
 
     @property
@@ -236,6 +243,10 @@ def effective_settings(
         sample_timeout_ms=s.sample_timeout_ms,
         qsl_total_sample_count=total_sample_count,
         qsl_performance_sample_count=performance_sample_count,
+        target_duration_ns=int(target_duration_ms) * _NS_PER_MS,
+        min_duration_ns=int(s.min_duration_ms) * _NS_PER_MS,
+        max_duration_ns=int(s.max_duration_ms) * _NS_PER_MS,
+        sample_timeout_ns=int(s.sample_timeout_ms) * _NS_PER_MS,
         messages=tuple(messages),
     )
 

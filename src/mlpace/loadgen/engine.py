@@ -3,7 +3,7 @@
 How the SUT answers
 -------------------
 The engine creates one thread-safe response sink per ``run_test`` call (a
-:class:`~mlpace.loadgen.scenarios.base.ResponseRecorder`) and, if the SUT has a ``bind(sink)``
+:class:`~mlpace.loadgen._recorder.ResponseRecorder`) and, if the SUT has a ``bind(sink)``
 method, calls it before the first pass. The sink offers:
 
 * ``complete(responses)``: a sequence of :class:`QuerySampleResponse`; the bytes of logged
@@ -26,8 +26,10 @@ Misbehaving SUTs
   logged as ``error_runtime``, outstanding samples get a short grace period, the pass is marked
   INVALID (``RawRun.interrupted``) and the logs are finished and closed; then ``run_test`` raises
   :class:`SutCallbackError` (chained to the original exception).
-* If no sample completes for ``sample_timeout_ms`` while some are outstanding, the engine stops
-  waiting, logs the missing ids, finishes the logs and raises :class:`SutTimeoutError`.
+* If ``sample_timeout_ms`` is set (off by default: a slow SUT is legitimate) and no sample
+  completes for that long while some are outstanding, the engine stops waiting, logs the
+  missing ids, finishes the logs and raises :class:`SutTimeoutError`. On a virtual clock the
+  same happens as soon as no timer is left that could complete a sample.
 * Ctrl-C (``KeyboardInterrupt``) stops issuing, waits briefly for outstanding samples, writes
   everything with the reason "interrupted by the user (Ctrl-C)" and raises
   :class:`RunInterrupted`.
@@ -40,7 +42,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import math
 import sys
 import threading
 import time
@@ -60,14 +61,17 @@ from mlpace.errors import (
     SutTimeoutError,
     interrupt_reason,
 )
+from mlpace.loadgen._recorder import ResponseRecorder
 from mlpace.loadgen.effective import EffectiveSettings, effective_settings
 from mlpace.loadgen.enums import TestMode, TestScenario
 from mlpace.loadgen.log_settings import LogSettings
 from mlpace.loadgen.logs import LogSession
+from mlpace.loadgen.observer import LivePassView, RunObserver
 from mlpace.loadgen.raw import LogEvent, RawRun
 from mlpace.loadgen.results import RunResult, compute_result
 from mlpace.loadgen.scenarios import scenario_for
-from mlpace.loadgen.scenarios.base import IssueContext, ResponseRecorder, SutRaised, prepare
+from mlpace.loadgen.scenarios.base import IssueContext, SutRaised, prepare
+from mlpace.loadgen.scenarios.server import find_peak
 from mlpace.loadgen.schedule import accuracy_log_mask, loadable_sets, make_schedule
 from mlpace.loadgen.settings import TestSettings
 
@@ -75,12 +79,15 @@ INTERRUPT_REASON = "interrupted by the user (Ctrl-C)"
 # After an error or Ctrl-C, how long outstanding samples get to finish before the logs are
 # written anyway.
 GRACE_NS = 1_000_000_000
-# A short GIL switch interval while issuing, so completions from SUT worker threads are noticed
-# promptly instead of after the default 5 ms; restored afterwards.
+# A short GIL switch interval while issuing (restored afterwards): when the issuing thread spins
+# for the last microseconds before an arrival and a SUT worker thread wants the interpreter, the
+# worker gets it within this long (not the default 5 ms), and an issue waits no longer for a
+# worker that holds it. Shorter costs more than it gives: at 5 µs the forced switches between a
+# GIL-holding worker and the issuer tripled the CPU per query (benchmarks/, "levers").
 HOT_SWITCH_INTERVAL_S = 50e-6
-# FindPeakPerformance widens the upper bound at most this many times before giving up (a SUT
-# with unbounded capacity, e.g. on a virtual clock, would otherwise never fail).
-MAX_PEAK_WIDENINGS = 40
+# The issuing thread's timer slack while it issues (Linux): the kernel may otherwise wake a
+# sleeping thread up to 50 µs late, which the issuer would have to cover by spinning.
+HOT_TIMER_SLACK_NS = 1_000
 
 
 @dataclass(frozen=True)
@@ -132,13 +139,36 @@ def _hot_runtime() -> Iterator[None]:
     gc.freeze()
     gc.disable()
     sys.setswitchinterval(HOT_SWITCH_INTERVAL_S)
+    old_slack = _set_timer_slack(HOT_TIMER_SLACK_NS)
     try:
         yield
     finally:
+        if old_slack is not None:
+            _set_timer_slack(old_slack)
         sys.setswitchinterval(old_interval)
         gc.unfreeze()
         if gc_was_enabled:
             gc.enable()
+
+
+_PR_SET_TIMERSLACK = 29
+_PR_GET_TIMERSLACK = 30
+
+
+def _set_timer_slack(slack_ns: int) -> int | None:
+    """Set this thread's timer slack (Linux ``prctl``); the old value, or None where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        old = int(prctl(_PR_GET_TIMERSLACK, 0, 0, 0, 0))
+        if old < 0 or prctl(_PR_SET_TIMERSLACK, ctypes.c_ulong(slack_ns), 0, 0, 0) != 0:
+            return None
+    except (OSError, AttributeError):
+        return None
+    return old
 
 
 def _apply_audit_config(settings: TestSettings, path: str | Path) -> tuple[TestSettings, list[str]]:
@@ -154,8 +184,15 @@ class _Engine:
     """One ``run_test`` call: the log session, the sink, and the passes."""
 
     def __init__(
-        self, sut: Any, qsl: Any, clock: Clock, session: LogSession, requested: TestSettings
+        self,
+        sut: Any,
+        qsl: Any,
+        clock: Clock,
+        session: LogSession,
+        requested: TestSettings,
+        observer: RunObserver | None = None,
     ) -> None:
+        self.observer = observer
         self.sut = sut
         self.qsl = qsl
         self.clock = clock
@@ -236,16 +273,17 @@ class _Engine:
             recorder=rec,
             total_queries=total_queries,
             min_query_count=int(effective.min_query_count),
-            target_duration_ns=int(effective.target_duration_ms) * 1_000_000,
+            target_duration_ns=effective.target_duration_ns,
             max_query_count=int(effective.max_query_count),
-            max_duration_ns=int(effective.max_duration_ms) * 1_000_000,
+            max_duration_ns=effective.max_duration_ns,
             max_async_queries=int(effective.max_async_queries),
             coalesce=bool(effective.requested.server_coalesce_queries),
-            sample_timeout_ns=int(effective.sample_timeout_ms) * 1_000_000,
+            sample_timeout_ns=effective.sample_timeout_ns,
             message=self.message,
             error=self.error,
         )
         ctx.sample_index = sample_index
+        view = self._observe_start(effective, ctx, accuracy)
         prepared = [prepare(s) for s in schedules]
         self.message("Starting accuracy mode" if accuracy else "Starting performance mode")
         now = self.clock.now_ns
@@ -270,6 +308,8 @@ class _Engine:
                     if pass_start is None:
                         pass_start = start
                         start_wall_ns = time.time_ns()
+                        if view is not None:
+                            view.start_ns = start
                     ctx.start_ns = start
                     scenario.issue_all(
                         ctx,
@@ -307,7 +347,7 @@ class _Engine:
         if ctx.timed_out:
             missing = rec.missing_ids()
             err = SutTimeoutError(
-                f"no sample completed for {int(effective.sample_timeout_ms)} ms "
+                f"{ctx.stall_reason or 'no sample completed'} "
                 f"({len(missing)} of {rec.issued} issued samples outstanding)",
                 missing_ids=missing,
             )
@@ -329,6 +369,8 @@ class _Engine:
             effective, accuracy, ctx, sample_index, pass_start, start_wall_ns, end_wall_ns, state
         )
         raw = dataclasses.replace(raw, loaded_sample_indices=tuple(loaded_all))
+        if view is not None:
+            view.freeze()
         # The raw record owns the per-sample data now: free the pass's working storage before
         # the results stage allocates its sorted copies (this is the run's memory peak).
         ctx.release()
@@ -339,7 +381,43 @@ class _Engine:
         with self._log_lock:
             self.session.end_pass(raw)  # contention counters, power_begin / power_end
         result = compute_result(raw, effective)
+        if view is not None:
+            self._observe_end(view, result)
         return PassOutcome(raw=raw, result=result, effective=effective)
+
+    # ------------------------------------------------------------------ observer
+    def _observe_start(
+        self, effective: EffectiveSettings, ctx: IssueContext, accuracy: bool
+    ) -> LivePassView | None:
+        if self.observer is None:
+            return None
+        view = LivePassView(
+            ctx=ctx,
+            recorder=self.recorder,
+            now_ns=self.clock.now_ns,
+            scenario=effective.scenario,
+            accuracy=accuracy,
+            target_qps=float(effective.target_qps),
+            min_duration_ns=effective.min_duration_ns,
+            min_query_count=int(effective.min_query_count),
+            target_latency_ns=int(effective.target_latency_ns),
+            target_latency_percentile=float(effective.target_latency_percentile),
+        )
+        try:
+            self.observer.pass_started(view)
+        except Exception as exc:  # an observer must never stop the run
+            self.warning(f"run observer failed at pass start ({type(exc).__name__}: {exc})")
+            self.observer = None
+            return None
+        return view
+
+    def _observe_end(self, view: LivePassView, result: RunResult) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer.pass_ended(view, result)
+        except Exception as exc:
+            self.warning(f"run observer failed at pass end ({type(exc).__name__}: {exc})")
 
     def _build_raw(
         self,
@@ -410,72 +488,6 @@ class _Engine:
             duplicate_responses=rec.duplicate_responses,
         )
 
-    # ------------------------------------------------------------------ find peak
-    def find_peak(
-        self, effective: EffectiveSettings
-    ) -> tuple[PassOutcome, float | None, tuple[tuple[float, bool], ...]]:
-        """Server FindPeakPerformance: widen ×(1+step) until the perf constraint fails, bisect."""
-        requested = effective.requested
-        step = float(requested.server_find_peak_qps_boundary_step_size)
-        decimals = int(requested.server_find_peak_qps_decimals_of_precision)
-        scale = 10.0**decimals
-        probes: list[tuple[float, bool]] = []
-        best: PassOutcome | None = None
-
-        def probe(qps: float) -> tuple[PassOutcome, bool]:
-            eff = effective_settings(
-                dataclasses.replace(requested, server_target_qps=qps),
-                total_sample_count=int(effective.qsl_total_sample_count),
-                performance_sample_count=int(effective.qsl_performance_sample_count),
-            )
-            outcome = self.run_pass(eff, accuracy=False)
-            ok = bool(outcome.result.check("perf_constraints").passed)
-            probes.append((qps, ok))
-            self.message(
-                f"FindPeakPerformance: target_qps {qps:g} "
-                f"{'meets' if ok else 'does not meet'} the performance constraint"
-            )
-            return outcome, ok
-
-        lower = float(requested.server_target_qps)
-        outcome, ok = probe(lower)
-        if self._state.failure is not None:
-            return outcome, None, tuple(probes)
-        if not ok:
-            self.error(
-                "error_runtime",
-                f"FindPeakPerformance: the lower bound target_qps {lower:g} does not meet the "
-                "performance constraint; lower server_target_qps",
-            )
-            return outcome, None, tuple(probes)
-        best = outcome
-        upper = lower
-        for _ in range(MAX_PEAK_WIDENINGS):
-            upper = lower * (1.0 + step)
-            outcome, ok = probe(upper)
-            if self._state.failure is not None:
-                return outcome, None, tuple(probes)
-            if not ok:
-                break
-            lower, best = upper, outcome
-        else:
-            self.error(
-                "error_runtime",
-                "FindPeakPerformance: the performance constraint never failed; no upper bound",
-            )
-            return best, lower, tuple(probes)
-        while math.floor(lower * scale) + 1 < math.floor(upper * scale):
-            mid = (lower + upper) / 2.0
-            outcome, ok = probe(mid)
-            if self._state.failure is not None:
-                return outcome, None, tuple(probes)
-            if ok:
-                lower, best = mid, outcome
-            else:
-                upper = mid
-        self.message(f"FindPeakPerformance: peak target_qps {lower:g}")
-        return best, lower, tuple(probes)
-
     @property
     def failure(self) -> MlpaceError | None:
         return self._state.failure
@@ -497,6 +509,7 @@ def run_test(
     *,
     clock: Clock | None = None,
     audit_config: str | Path | None = None,
+    observer: RunObserver | None = None,
 ) -> TestOutcome:
     """Run one test (all passes its mode asks for) and write the four official log files.
 
@@ -504,7 +517,9 @@ def run_test(
     and ``issue_query_ids(ids, indices)``), ``qsl`` implements
     :class:`~mlpace.loadgen.sut.QuerySampleLibrary`. ``clock`` defaults to a
     :class:`MonotonicClock`; pass a :class:`~mlpace.clock.VirtualClock` to simulate. An
-    ``audit_config`` file is applied on top of ``settings`` (a compliance run).
+    ``audit_config`` file is applied on top of ``settings`` (a compliance run). ``observer``
+    (:class:`~mlpace.loadgen.observer.RunObserver`) is told when each pass starts and ends and
+    may read the running pass through its view, e.g. to show progress.
 
     Returns a :class:`TestOutcome` when the run ended normally, VALID or not. Raises
     :class:`SutCallbackError`, :class:`SutTimeoutError` or :class:`RunInterrupted` (after the
@@ -534,7 +549,7 @@ def run_test(
         for note in audit_notes:
             session.warning(note)
         session.settings(requested, effective)
-        engine = _Engine(sut, qsl, clock, session, requested)
+        engine = _Engine(sut, qsl, clock, session, requested, observer)
         bind = getattr(sut, "bind", None)
         if bind is not None:
             bind(engine.recorder)
@@ -547,7 +562,7 @@ def run_test(
             accuracy_pass = engine.run_pass(effective, accuracy=True)
         if engine.failure is None and mode != TestMode.AccuracyOnly:
             if mode == TestMode.FindPeakPerformance and effective.scenario == TestScenario.Server:
-                performance_pass, peak, probes = engine.find_peak(effective)
+                performance_pass, peak, probes = find_peak(engine, effective)
             else:
                 if mode == TestMode.FindPeakPerformance:
                     engine.error(

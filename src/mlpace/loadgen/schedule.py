@@ -224,7 +224,7 @@ def make_schedule(
         multiple = 0
     else:
         n_queries_min = int(effective.min_query_count)
-        gen_duration_ns = int(effective.target_duration_ms) * 1_000_000 * (1 if server else 2)
+        gen_duration_ns = effective.target_duration_ns * (1 if server else 2)
         multiple = size if equal_issue and not offline else 0
         if effective.performance_issue_unique:
             n_queries_min = max(1, size // spq) if not offline else 1

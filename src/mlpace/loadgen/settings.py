@@ -73,8 +73,9 @@ class TestSettings:
 
     # --- mlpace extensions (not in the official struct) ---
     # How long the run waits with no completion at all before it gives up on the samples still
-    # outstanding and names them (the official LoadGen waits forever). 0 disables the timeout.
-    sample_timeout_ms: int = 60_000
+    # outstanding and names them. 0 (the default, as in the official LoadGen): wait as long as it
+    # takes, because minutes to a first answer is legitimate (a big Offline batch, an LLM).
+    sample_timeout_ms: int = 0
 
     def __post_init__(self) -> None:
         from mlpace.loadgen.validation import normalized_values, validate_test_settings

@@ -100,7 +100,8 @@ RETIRED_BENCHMARKS: Final = (
 MLPACE_DIGITS: Final = "mlpace_digits"
 MLPACE_NCF: Final = "mlpace_ncf"
 MLPACE_TRANSLATION: Final = "mlpace_translation"
-PROXY_BENCHMARKS: Final = (MLPACE_DIGITS, MLPACE_NCF, MLPACE_TRANSLATION)
+MLPACE_DLRM: Final = "mlpace_dlrm"
+PROXY_BENCHMARKS: Final = (MLPACE_DIGITS, MLPACE_NCF, MLPACE_TRANSLATION, MLPACE_DLRM)
 
 # Submission info.
 SUBMISSION_BENCHMARK: Final = "submission_benchmark"

@@ -167,18 +167,23 @@ def _one_pass(
         name=f"mlpace-{plan.task.name}-{plan.backend_name}",
     )
     log = LogSettings(LogOutputSettings(outdir=str(out_dir)), enable_trace=ctx.opts.enable_trace)
+    recorder = ctx.opts.recorder
+    observer = recorder.observer() if recorder is not None else None
     try:
-        outcome = run_test(sut, ctx.qsl, settings, log, audit_config=ctx.opts.audit_conf)
+        outcome = run_test(
+            sut, ctx.qsl, settings, log, audit_config=ctx.opts.audit_conf, observer=observer
+        )
     except RunInterrupted as exc:
         raise RunInterrupted(f"{exc} (in {out_dir})", exit_code=exc.exit_code) from None
     finally:
         sut.close()
-    recorder = ctx.opts.recorder
     if recorder is not None and plan.peak_dir not in (out_dir, *out_dir.parents):
         recorder.pass_done(outcome, out_dir)  # peak-search probes stay out of report/history
     described = sut.describe()
     described["profile"] = plan.profile.label
     described["flags"] = list(ctx.flags)
+    if ctx.opts.threads_from:  # thread settings applied from a tune-threads sweep
+        described["threads_from"] = ctx.opts.threads_from
     _write_text(out_dir / "mlpace_sut.json", json.dumps(described, indent=2, default=str))
     info.update(described)
     return outcome

@@ -79,11 +79,16 @@ class RunOptions:
     profile: str = "short"
     output_dir: Path = DEFAULT_OUTPUT
     system: str | None = None
-    threads: int | None = None
+    threads: int | None = None  # None: the task's default; 0: the framework's default
     workers: int | None = None
     batch_size: int | None = None
     max_wait_ms: float | None = None
     device: str | None = None
+    # Backend-specific options for make_backend, e.g. {"inter_op_threads": 2} (see
+    # mlpace.workloads.backends.BACKEND_OPTIONS); `mlpace run --threads-from` fills them.
+    backend_options: Mapping[str, Any] = field(default_factory=dict)
+    # The threads.json the thread settings came from (recorded in mlpace_sut.json).
+    threads_from: str | None = None
     user_conf: str | None = None
     mlperf_conf: str | None = None
     audit_conf: str | None = None

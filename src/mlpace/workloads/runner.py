@@ -27,7 +27,6 @@ Profiles: ``short`` (default; a few seconds per scenario, *not valid for submiss
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import statistics
 import sys
@@ -50,6 +49,7 @@ from mlpace.workloads.run_types import (
     TaskRun,
 )
 from mlpace.workloads.table import format_table
+from mlpace.workloads.topology import detect_topology
 
 __all__ = [
     "DEFAULT_OUTPUT",
@@ -206,6 +206,25 @@ def _prepare(plan: Plan, opts: RunOptions, warn: Progress) -> None:
         warn(line)
 
 
+def _capture_system(
+    plan: Plan, threads: int | None, workers: int | None, threads_from: str | None = None
+) -> None:
+    """``<task folder>/system_description.json``: the machine this run ran on, for the
+    package and the report (:mod:`mlpace.system`)."""
+    from mlpace.system import describe_system, write_description
+
+    desc = describe_system(
+        backend=plan.backend_name,
+        threads=threads,
+        workers=workers,
+        storage_path=plan.results_dir.parent if plan.results_dir.parent.exists() else ".",
+        system_name=plan.system,
+    )
+    if threads_from:  # settings found by a sweep: say so where submitters read them
+        desc["sw_notes"] += f"; thread settings tuned by mlpace tune-threads ({threads_from})"
+    write_description(desc, plan.results_dir / "system_description.json")
+
+
 def _load_inputs(plan: Plan, opts: RunOptions) -> tuple[ModelArtifact, Dataset]:
     """The model artifact and the data set; a file the user named that cannot be read is an
     error naming the flag, never a traceback."""
@@ -243,8 +262,13 @@ def run_task(
     _prepare(plan, opts, warn or _quiet)
     runnable, task, profile = plan.runnable, plan.task, plan.profile
     threads = opts.threads if opts.threads is not None else runnable.default_threads
+    if threads == 0:  # the framework's own default (a tuned setting may say so)
+        threads = None
     # Built before the model loads: a wrong --device is refused at once.
-    backend = make_backend(plan.backend_name, threads=threads, device=opts.device)
+    backend = make_backend(
+        plan.backend_name, threads=threads, device=opts.device, **dict(opts.backend_options)
+    )
+    _capture_system(plan, threads, opts.workers, opts.threads_from)
     model, dataset = _load_inputs(plan, opts)
     flags: list[str] = []
     if model.random_weights:
@@ -274,7 +298,9 @@ def run_task(
         if ref is not None:
             quality = dataclasses.replace(quality, reference=float(ref) * 100.0)
         quality_target = quality.target
-    cores = os.cpu_count() or 1
+    # Physical cores: hyper-threads share a core's units, so a worker per hyper-thread
+    # oversubscribes compute-bound kernels.
+    cores = detect_topology().physical_cores
     workers = (
         opts.workers or runnable.default_workers or (max(1, cores // threads) if threads else cores)
     )

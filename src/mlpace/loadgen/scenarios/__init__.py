@@ -3,8 +3,9 @@ interface; :func:`scenario_for` picks one."""
 
 from __future__ import annotations
 
+from mlpace.loadgen._recorder import ResponseRecorder
 from mlpace.loadgen.enums import TestScenario
-from mlpace.loadgen.scenarios.base import IssueContext, ResponseRecorder, Scenario
+from mlpace.loadgen.scenarios.base import IssueContext, Scenario
 from mlpace.loadgen.scenarios.multi_stream import MultiStreamScenario
 from mlpace.loadgen.scenarios.offline import OfflineScenario
 from mlpace.loadgen.scenarios.server import ServerScenario

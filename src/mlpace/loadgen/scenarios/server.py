@@ -9,6 +9,11 @@ same issue call. Issuing stops early, with an error, on ``max_async_queries`` ou
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from typing import Any, Protocol
+
+from mlpace.loadgen.effective import EffectiveSettings, effective_settings
 from mlpace.loadgen.scenarios.base import (
     CHUNK,
     MSG_MAX_DURATION,
@@ -93,3 +98,88 @@ class ServerScenario:
                     ctx.queries_issued = g + 1
                     issue(first_position + starts[q], length, now)
                     q += 1
+
+
+# FindPeakPerformance widens the upper bound at most this many times before giving up (a SUT
+# with unbounded capacity, e.g. on a virtual clock, would otherwise never fail).
+MAX_PEAK_WIDENINGS = 40
+
+
+class PeakSearchHost(Protocol):
+    """What the peak search needs from the engine: run a pass, log, report a failed run."""
+
+    def run_pass(self, effective: EffectiveSettings, *, accuracy: bool) -> Any: ...
+    def message(self, text: str) -> None: ...
+    def error(self, key: str, text: str) -> None: ...
+    @property
+    def failure(self) -> Any: ...
+
+
+def find_peak(
+    host: PeakSearchHost, effective: EffectiveSettings
+) -> tuple[Any, float | None, tuple[tuple[float, bool], ...]]:
+    """Server FindPeakPerformance: widen ×(1+step) until the perf constraint fails, bisect.
+
+    ``host`` runs the probe passes (the engine); returns the best pass, the peak target QPS
+    (None when even the lower bound fails or the run failed) and every probe.
+    """
+    requested = effective.requested
+    step = float(requested.server_find_peak_qps_boundary_step_size)
+    decimals = int(requested.server_find_peak_qps_decimals_of_precision)
+    scale = 10.0**decimals
+    probes: list[tuple[float, bool]] = []
+    best: Any = None
+
+    def probe(qps: float) -> tuple[Any, bool]:
+        eff = effective_settings(
+            dataclasses.replace(requested, server_target_qps=qps),
+            total_sample_count=int(effective.qsl_total_sample_count),
+            performance_sample_count=int(effective.qsl_performance_sample_count),
+        )
+        outcome = host.run_pass(eff, accuracy=False)
+        ok = bool(outcome.result.check("perf_constraints").passed)
+        probes.append((qps, ok))
+        host.message(
+            f"FindPeakPerformance: target_qps {qps:g} "
+            f"{'meets' if ok else 'does not meet'} the performance constraint"
+        )
+        return outcome, ok
+
+    lower = float(requested.server_target_qps)
+    outcome, ok = probe(lower)
+    if host.failure is not None:
+        return outcome, None, tuple(probes)
+    if not ok:
+        host.error(
+            "error_runtime",
+            f"FindPeakPerformance: the lower bound target_qps {lower:g} does not meet the "
+            "performance constraint; lower server_target_qps",
+        )
+        return outcome, None, tuple(probes)
+    best = outcome
+    upper = lower
+    for _ in range(MAX_PEAK_WIDENINGS):
+        upper = lower * (1.0 + step)
+        outcome, ok = probe(upper)
+        if host.failure is not None:
+            return outcome, None, tuple(probes)
+        if not ok:
+            break
+        lower, best = upper, outcome
+    else:
+        host.error(
+            "error_runtime",
+            "FindPeakPerformance: the performance constraint never failed; no upper bound",
+        )
+        return best, lower, tuple(probes)
+    while math.floor(lower * scale) + 1 < math.floor(upper * scale):
+        mid = (lower + upper) / 2.0
+        outcome, ok = probe(mid)
+        if host.failure is not None:
+            return outcome, None, tuple(probes)
+        if ok:
+            lower, best = mid, outcome
+        else:
+            upper = mid
+    host.message(f"FindPeakPerformance: peak target_qps {lower:g}")
+    return best, lower, tuple(probes)

@@ -2,9 +2,10 @@
 
 from mlpace.workloads.backends.base import (
     BACKEND_NAMES,
+    BACKEND_OPTIONS,
     Backend,
     ModelArtifact,
     make_backend,
 )
 
-__all__ = ["BACKEND_NAMES", "Backend", "ModelArtifact", "make_backend"]
+__all__ = ["BACKEND_NAMES", "BACKEND_OPTIONS", "Backend", "ModelArtifact", "make_backend"]

@@ -20,6 +20,7 @@ from mlpace.workloads.datasets.base import Batch
 
 __all__ = [
     "BACKEND_NAMES",
+    "BACKEND_OPTIONS",
     "Backend",
     "ModelArtifact",
     "make_backend",
@@ -80,20 +81,60 @@ def require(package: str, extra: str) -> Any:
         raise MissingDependencyError(package, extra) from exc
 
 
-def make_backend(name: str, *, threads: int | None = None, device: str | None = None) -> Backend:
-    """A backend by name. ``threads``: intra-op threads of the framework (None: its default)."""
-    if device not in (None, "cpu") and name != "torch":
+# Backend-specific options (``make_backend(..., **options)``), the values each accepts.
+BACKEND_OPTIONS: dict[str, tuple[str, ...]] = {
+    "numpy": (),
+    "onnxruntime": ("inter_op_threads", "execution_mode"),
+    "torch": ("inter_op_threads",),
+}
+
+
+def _check_options(name: str, options: Mapping[str, Any]) -> None:
+    allowed = BACKEND_OPTIONS.get(name, ())
+    for key, value in options.items():
+        if key not in allowed:
+            what = ", ".join(allowed) if allowed else "none"
+            raise BackendError(f"backend {name} has no option {key!r} (its options: {what})")
+        if (
+            key == "inter_op_threads"
+            and value is not None
+            and (not isinstance(value, int) or isinstance(value, bool) or value < 1)
+        ):
+            raise BackendError(f"inter_op_threads must be a whole number >= 1, got {value!r}")
+        if key == "execution_mode" and value not in (None, "sequential", "parallel"):
+            raise BackendError(f"execution_mode must be 'sequential' or 'parallel', got {value!r}")
+
+
+def make_backend(
+    name: str, *, threads: int | None = None, device: str | None = None, **options: Any
+) -> Backend:
+    """A backend by name. ``threads``: intra-op threads of the framework (None: its default).
+
+    ``options`` (see :data:`BACKEND_OPTIONS`): ``inter_op_threads`` (ONNX Runtime: threads of
+    the parallel executor, which implies ``execution_mode="parallel"`` when above 1; PyTorch:
+    ``torch.set_num_interop_threads``) and ``execution_mode`` (ONNX Runtime: ``"sequential"``
+    or ``"parallel"``). None means the backend's default.
+    """
+    if device not in (None, "cpu") and name not in ("torch", "pytorch"):
         raise BackendError(f"--device {device} is only supported by the torch backend")
-    if name == "numpy":
+    canonical = {"onnx": "onnxruntime", "ort": "onnxruntime", "pytorch": "torch"}.get(name, name)
+    if canonical not in BACKEND_NAMES:
+        raise TaskError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
+    _check_options(canonical, options)
+    if canonical == "numpy":
         from mlpace.workloads.backends.numpy_backend import NumpyBackend
 
         return NumpyBackend(threads=threads)
-    if name in ("onnxruntime", "onnx", "ort"):
+    if canonical == "onnxruntime":
         from mlpace.workloads.backends.onnx_backend import OnnxBackend
 
-        return OnnxBackend(threads=threads)
-    if name in ("torch", "pytorch"):
-        from mlpace.workloads.backends.torch_backend import TorchBackend
+        return OnnxBackend(
+            threads=threads,
+            inter_op_threads=options.get("inter_op_threads"),
+            execution_mode=options.get("execution_mode"),
+        )
+    from mlpace.workloads.backends.torch_backend import TorchBackend
 
-        return TorchBackend(threads=threads, device=device or "cpu")
-    raise TaskError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
+    return TorchBackend(
+        threads=threads, device=device or "cpu", inter_op_threads=options.get("inter_op_threads")
+    )

@@ -45,6 +45,13 @@ class NumpyBackend:
         self._forward = model.numpy_forward()
         self._model = model.name
 
+    def close(self) -> None:
+        """Give the BLAS thread limit back (a sweep builds many backends in one process)."""
+        limiter, self._limiter = self._limiter, None
+        restore = getattr(limiter, "restore_original_limits", None)
+        if restore is not None:
+            restore()
+
     def predict(self, batch: Batch) -> np.ndarray:
         if self._forward is None:
             raise BackendError("NumpyBackend.predict before load")

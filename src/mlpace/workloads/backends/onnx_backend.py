@@ -14,8 +14,21 @@ from mlpace.workloads.datasets.base import Batch
 class OnnxBackend:
     name = "onnxruntime"
 
-    def __init__(self, *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        inter_op_threads: int | None = None,
+        execution_mode: str | None = None,
+    ) -> None:
         self.threads = threads
+        self.inter_op_threads = inter_op_threads
+        # Parallel execution runs independent branches of the graph at once; it only pays for
+        # wide graphs, so it is chosen explicitly or implied by more than one inter-op thread.
+        if execution_mode is None:
+            parallel = inter_op_threads is not None and inter_op_threads > 1
+            execution_mode = "parallel" if parallel else "sequential"
+        self.execution_mode = execution_mode
         self._session: Any = None
         self._input = "input"
         self._output = ""
@@ -30,10 +43,15 @@ class OnnxBackend:
         opts = ort.SessionOptions()
         if self.threads is not None:
             opts.intra_op_num_threads = self.threads
-        # One request runs at a time per worker thread; parallelism across requests comes from
-        # the SUT's workers, so inter-op parallelism would only oversubscribe the cores.
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        if self.execution_mode == "parallel":
+            opts.execution_mode = ort.ExecutionMode.ORT_PARALLEL
+            if self.inter_op_threads is not None:
+                opts.inter_op_num_threads = self.inter_op_threads
+        else:
+            # One request runs at a time per worker thread; parallelism across requests comes
+            # from the SUT's workers, so inter-op parallelism would only oversubscribe the cores.
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self._session = ort.InferenceSession(
@@ -67,5 +85,8 @@ class OnnxBackend:
             "device": "cpu",
             "model": self._model,
             "intra_op_threads": intra,
-            "inter_op_threads": 1,
+            "inter_op_threads": (
+                1 if self.execution_mode == "sequential" else self.inter_op_threads or "ort default"
+            ),
+            "execution_mode": self.execution_mode,
         }

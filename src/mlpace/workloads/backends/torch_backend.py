@@ -14,8 +14,15 @@ from mlpace.workloads.datasets.base import Batch
 class TorchBackend:
     name = "torch"
 
-    def __init__(self, *, threads: int | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        device: str = "cpu",
+        inter_op_threads: int | None = None,
+    ) -> None:
         self.threads = threads
+        self.inter_op_threads = inter_op_threads
         self.device = device
         self._torch: Any = None
         self._module: Any = None
@@ -32,6 +39,17 @@ class TorchBackend:
             )
         if self.threads is not None:
             torch.set_num_threads(self.threads)
+        wanted = self.inter_op_threads
+        if wanted is not None and wanted != torch.get_num_interop_threads():
+            try:
+                torch.set_num_interop_threads(wanted)
+            except RuntimeError as exc:
+                # PyTorch fixes its inter-op pool at the first parallel work of the process.
+                raise BackendError(
+                    f"torch inter-op threads can be set once per process, before any parallel "
+                    f"work; it is already {torch.get_num_interop_threads()} here, {wanted} was "
+                    f"asked for ({exc})"
+                ) from None
         module = model.torch_module()
         self._module = module.to(self.device).eval()
         self._torch = torch
