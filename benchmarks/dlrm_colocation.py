@@ -7,7 +7,7 @@ samples for ``--duration`` seconds (:mod:`mlpace.workloads.colocation`); a point
 p99 request latency meets the bound (mlperf.conf's DLRM Server bound, 60 ms, by default).
 
     python benchmarks/dlrm_colocation.py [--quick] [--batch-sizes 1,8,64,256,1024]
-        [--instances 1,2,4] [--duration 2] [--bound-ms 60] [--backend numpy|torch]
+        [--instances 1,2,4] [--duration 2] [--reps 3] [--bound-ms 60] [--backend numpy|torch]
         [--out DIR]
 
 Writes ``DIR/dlrm_colocation.{json,md,svg}``: the points, the Markdown table (rows: batch size,
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from mlpace.report.svg import PALETTE, Chart, Series, render
-from mlpace.workloads.colocation import StudyPoint, format_table, run_study
+from mlpace.workloads.colocation import StudyPoint, format_table, median_points, run_study
 
 
 def _ints(text: str) -> list[int]:
@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-sizes", default="1,8,64,256,1024")
     ap.add_argument("--instances", default=None, help="default: 1, 2, 4 ... up to 2 x cores")
     ap.add_argument("--duration", type=float, default=2.0, help="seconds per point")
+    ap.add_argument("--reps", type=int, default=3, help="repetitions of the grid (medians)")
     ap.add_argument("--bound-ms", type=float, default=60.0)
     ap.add_argument("--backend", default="numpy", choices=("numpy", "torch"))
     ap.add_argument("--no-pin", action="store_true", help="do not pin instances to cores")
@@ -81,14 +82,22 @@ def main(argv: list[str] | None = None) -> int:
     duration = 1.0 if args.quick else args.duration
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    points = run_study(
-        sizes,
-        counts,
-        duration_s=duration,
-        bound_ms=args.bound_ms,
-        backend=args.backend,
-        pin=not args.no_pin,
-        say=lambda line: print(line, file=sys.stderr, flush=True),
+    reps = 1 if args.quick else max(1, args.reps)
+    # Repetitions alternate over the whole grid, so a burst of outside load hits one
+    # repetition of many points rather than every repetition of one point.
+    points = median_points(
+        [
+            run_study(
+                sizes,
+                counts,
+                duration_s=duration,
+                bound_ms=args.bound_ms,
+                backend=args.backend,
+                pin=not args.no_pin,
+                say=lambda line: print(line, file=sys.stderr, flush=True),
+            )
+            for _ in range(reps)
+        ]
     )
     wall = time.perf_counter() - t0
     load_after = os.getloadavg()
@@ -96,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.machine()}, {cores} usable core(s), {args.backend} backend, one thread per "
         f"instance, {'pinned' if points and points[0].pinned else 'not pinned'}; load average "
         f"before {load_before[0]:.2f}, after {load_after[0]:.2f}; {duration:g} s per point, "
-        f"{wall:.0f} s in all"
+        f"medians of {reps} repetition(s), {wall:.0f} s in all"
     )
     table = format_table(points)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -50,3 +50,16 @@ def test_one_real_point_pinned() -> None:
     assert p.pinned == hasattr(os, "sched_setaffinity")
     with pytest.raises(TaskError, match="must be >= 1"):
         measure_point(0, 1)
+
+
+def test_medians_over_repetitions() -> None:
+    from mlpace.workloads.colocation import median_points
+
+    reps = [
+        [StudyPoint(8, 2, 10, 1.0, 5.0, 100.0, 60.0, True)],
+        [StudyPoint(8, 2, 12, 3.0, 90.0, 50.0, 60.0, True)],
+        [StudyPoint(8, 2, 11, 2.0, 7.0, 80.0, 60.0, True)],
+    ]
+    (m,) = median_points(reps)
+    assert (m.p50_ms, m.p99_ms, m.throughput, m.requests) == (2.0, 7.0, 80.0, 11)
+    assert m.bounded_throughput == 80.0

@@ -37,7 +37,7 @@ DEFAULT_BATCH_SIZES: dict[str, tuple[int, ...]] = {
     "digits": (32, 64, 128),
     "ncf": (1024, 2048),
     "translation": (64, 128),
-    "dlrm": (2048, 4096),
+    "dlrm": (2048,),
 }
 
 

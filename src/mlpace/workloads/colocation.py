@@ -34,6 +34,7 @@ __all__ = [
     "bounded_throughput",
     "format_table",
     "measure_point",
+    "median_points",
     "run_study",
     "summarize",
 ]
@@ -244,6 +245,29 @@ def run_study(
                     f"{point.throughput:10.1f} samples/s"
                 )
     return points
+
+
+def median_points(repetitions: Sequence[Sequence[StudyPoint]]) -> list[StudyPoint]:
+    """Per grid point, the median over repetitions of p50, p99 and throughput (each on its own:
+    the medians of a noisy machine, not one lucky repetition)."""
+    if not repetitions:
+        return []
+    out: list[StudyPoint] = []
+    for k, first in enumerate(repetitions[0]):
+        same = [rep[k] for rep in repetitions]
+        out.append(
+            StudyPoint(
+                batch_size=first.batch_size,
+                instances=first.instances,
+                requests=int(np.median([p.requests for p in same])),
+                p50_ms=float(np.median([p.p50_ms for p in same])),
+                p99_ms=float(np.median([p.p99_ms for p in same])),
+                throughput=float(np.median([p.throughput for p in same])),
+                bound_ms=first.bound_ms,
+                pinned=first.pinned,
+            )
+        )
+    return out
 
 
 def format_table(points: Sequence[StudyPoint]) -> str:
