@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -14,3 +15,10 @@ def _private_history(
     path = tmp_path_factory.mktemp("history") / "history.sqlite"
     monkeypatch.setenv("MLPACE_HISTORY", str(path))
     return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell that starts a job in the background without job control (`cmd &` in a script,
+    # nohup) leaves SIGINT ignored, and the signal tests would then test that, not Ctrl-C.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
