@@ -4,8 +4,8 @@
 query and ``obs.pass_ended(view, result)`` after its result is computed. The view may be read
 from any thread while the pass runs (a progress display polls it); reading never blocks the
 issuing thread. At the end of the pass the view is frozen: its counts stay, its recent windows
-are empty. The loadgen layer defines these shapes itself (it depends on nothing above it);
-``mlpace.report.progress.PassView`` is the same shape.
+are empty. The loadgen layer owns these shapes (it depends on nothing above it); the
+progress display in ``mlpace.report`` reads passes through them.
 """
 
 from __future__ import annotations

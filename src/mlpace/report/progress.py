@@ -19,36 +19,18 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from mlpace.loadgen.early_stopping import queries_needed
 from mlpace.loadgen.enums import TestMode, TestScenario
+from mlpace.loadgen.observer import PassView
 
 WINDOW = 10_000  # newest latencies the running percentiles are computed over
 RICH_INTERVAL_S = 0.5  # a refresh costs ~1 ms of the GIL: 2 Hz keeps it near 0.2 %
 PLAIN_INTERVAL_S = 10.0
-
-
-class PassView(Protocol):
-    """What an observer may read while a pass runs (the engine's view; same shape)."""
-
-    scenario: TestScenario
-    mode: TestMode
-    target_qps: float
-    min_duration_ns: int
-    min_query_count: int
-    target_latency_ns: int
-    target_latency_percentile: float
-
-    def elapsed_ns(self) -> int: ...
-    def issued_queries(self) -> int: ...
-    def issued_samples(self) -> int: ...
-    def completed_samples(self) -> int: ...
-    def recent_latencies_ns(self, max_count: int) -> npt.NDArray[np.int64]: ...
-    def recent_issue_lag_ns(self, max_count: int) -> npt.NDArray[np.int64]: ...
 
 
 @dataclass(frozen=True)
