@@ -37,21 +37,39 @@ same log files. What differs, on purpose:
 
 from __future__ import annotations
 
-import ctypes
-import enum
 import errno
 import functools
 import itertools
-import os
 import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import fields as _dc_fields
 from dataclasses import replace as _dc_replace
 from pathlib import Path
 from typing import Any
 
+from mlpace.compat._types import (
+    LoggingMode,
+    QuerySample,
+    QuerySampleResponse,
+    TestMode,
+    TestScenario,
+    VectorQuerySample,
+    VectorQuerySampleResponse,
+    _payload,
+    _to_logging_mode,
+)
+from mlpace.compat._values import (
+    _CORE_DEFAULTS,
+    _CORE_FIELDS,
+    _FLOAT_FIELDS,
+    _INT_IN_CORE,
+    _MULTIPLE_CONF_MESSAGE,
+    _as_bool,
+    _as_integer,
+    _as_text,
+    _coerce,
+)
 from mlpace.errors import ConfigError, SettingsError
 from mlpace.loadgen import enums as _enums
 from mlpace.loadgen import log_settings as _core_log
@@ -82,300 +100,6 @@ __all__ = [
     "VectorQuerySample",
     "VectorQuerySampleResponse",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# Enums: the official ones are pybind11 enums with these integer values; ``int(member)`` works,
-# ``str(member)`` is ``"TestScenario.Offline"``.
-# --------------------------------------------------------------------------------------------
-
-
-class _IntLikeEnum(enum.Enum):
-    def __int__(self) -> int:
-        return int(self.value)
-
-    def __index__(self) -> int:
-        return int(self.value)
-
-    def __str__(self) -> str:
-        return f"{type(self).__name__}.{self.name}"
-
-    @property
-    def name_(self) -> str:  # pragma: no cover - convenience only
-        return self.name
-
-
-class TestScenario(_IntLikeEnum):
-    __test__ = False
-    SingleStream = 0
-    MultiStream = 1
-    Server = 2
-    Offline = 3
-
-
-class TestMode(_IntLikeEnum):
-    __test__ = False
-    SubmissionRun = 0
-    AccuracyOnly = 1
-    PerformanceOnly = 2
-    FindPeakPerformance = 3
-
-
-class LoggingMode(_IntLikeEnum):
-    AsyncPoll = 0
-    EndOfTestOnly = 1
-    Synchronous = 2
-
-
-def _to_scenario(value: object) -> TestScenario:
-    if isinstance(value, TestScenario):
-        return value
-    if isinstance(value, _enums.TestScenario):
-        return TestScenario[value.value]
-    if isinstance(value, str):
-        return TestScenario[value]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return TestScenario(value)
-    name = getattr(value, "name", None)  # the official binding's enum, say
-    if isinstance(name, str) and name in TestScenario.__members__:
-        return TestScenario[name]
-    raise TypeError(f"scenario must be a TestScenario, not {value!r}")
-
-
-def _to_mode(value: object) -> TestMode:
-    if isinstance(value, TestMode):
-        return value
-    if isinstance(value, _enums.TestMode):
-        return TestMode[value.value]
-    if isinstance(value, str):
-        return TestMode[value]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return TestMode(value)
-    name = getattr(value, "name", None)
-    if isinstance(name, str) and name in TestMode.__members__:
-        return TestMode[name]
-    raise TypeError(f"mode must be a TestMode, not {value!r}")
-
-
-def _to_logging_mode(value: object) -> LoggingMode:
-    if isinstance(value, LoggingMode):
-        return value
-    if isinstance(value, str):
-        return LoggingMode[value]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return LoggingMode(value)
-    raise TypeError(f"log_mode must be a LoggingMode, not {value!r}")
-
-
-# --------------------------------------------------------------------------------------------
-# Value types
-# --------------------------------------------------------------------------------------------
-
-
-class QuerySample:
-    """``QuerySample()`` / ``QuerySample(id, index)``: mutable and picklable, as officially.
-
-    A plain slotted class: the facade builds one per issued sample, and this is about three
-    times cheaper to create than a frozen dataclass (and than the official pybind11 object).
-    """
-
-    __slots__ = ("id", "index")
-
-    def __init__(self, id: int = 0, index: int = 0) -> None:  # noqa: A002 - official name
-        self.id = id
-        self.index = index
-
-    def __reduce__(self) -> tuple[Any, tuple[int, int]]:
-        return (QuerySample, (self.id, self.index))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (QuerySample, _core_sut.QuerySample)):
-            return (self.id, self.index) == (other.id, other.index)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash((self.id, self.index))
-
-    def __repr__(self) -> str:
-        return f"QuerySample(id={self.id}, index={self.index})"
-
-
-class QuerySampleResponse:
-    """``QuerySampleResponse()``, ``(id, data, size)`` or ``(id, data, size, n_tokens)``.
-
-    ``data`` is a memory address (``int``) of ``size`` bytes, as in the official binding (the
-    ``array.array('B', ...).buffer_info()`` idiom, or a NumPy array's ``.ctypes.data``), or a
-    buffer (``bytes``, ``bytearray``, ``memoryview``, NumPy array), in which case ``size`` may be
-    left out. The bytes are read inside ``QuerySamplesComplete`` / ``FirstTokenComplete``.
-    """
-
-    __slots__ = ("id", "data", "size", "n_tokens")
-
-    def __init__(
-        self,
-        id: int = 0,  # noqa: A002 - official name
-        data: Any = 0,
-        size: int | None = None,
-        n_tokens: int = 0,
-    ) -> None:
-        self.id = id
-        self.data = data
-        if size is None:
-            size = 0 if isinstance(data, int) else _buffer_nbytes(data)
-        self.size = size
-        self.n_tokens = n_tokens
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        data = self.data
-        if isinstance(data, (bytearray, memoryview)):
-            data = bytes(data)
-        return (QuerySampleResponse, (self.id, data, self.size, self.n_tokens))
-
-    def __repr__(self) -> str:
-        return (
-            f"QuerySampleResponse(id={self.id}, data={self.data!r}, size={self.size}, "
-            f"n_tokens={self.n_tokens})"
-        )
-
-
-class VectorQuerySample(list):  # type: ignore[type-arg]
-    """The official bound ``std::vector<QuerySample>``; here simply a list."""
-
-
-class VectorQuerySampleResponse(list):  # type: ignore[type-arg]
-    """The official bound ``std::vector<QuerySampleResponse>``; here simply a list."""
-
-
-def _buffer_nbytes(data: Any) -> int:
-    if isinstance(data, (bytes, bytearray)):
-        return len(data)
-    nbytes = getattr(data, "nbytes", None)
-    if isinstance(nbytes, int):
-        return nbytes
-    return memoryview(data).nbytes
-
-
-def _payload(response: Any) -> bytes:
-    """The response's bytes, copied now (the caller may overwrite its buffer after we return)."""
-    data = response.data
-    size = response.size
-    if type(data) is int:
-        if not data or not size:
-            return b""
-        return ctypes.string_at(data, size)
-    if isinstance(data, bytes):
-        return data if size is None or size >= len(data) else data[:size]
-    if isinstance(data, (bytearray, memoryview)):
-        raw = bytes(data)
-    elif hasattr(data, "tobytes"):  # NumPy arrays (any layout) and array.array
-        raw = data.tobytes()
-    elif isinstance(data, int):  # an int subclass (e.g. numpy integer converted)
-        return ctypes.string_at(int(data), size) if data and size else b""
-    else:
-        raw = bytes(memoryview(data))
-    return raw if size is None or size >= len(raw) else raw[:size]
-
-
-# --------------------------------------------------------------------------------------------
-# Settings
-# --------------------------------------------------------------------------------------------
-
-_CORE_FIELDS = {f.name: f for f in _dc_fields(_core_settings.TestSettings)}
-_CORE_DEFAULTS = _core_settings.TestSettings()
-
-# Fields that are C++ doubles in the official struct (anything else numeric is an integer).
-_FLOAT_FIELDS = frozenset(
-    {
-        "single_stream_expected_latency_ns",
-        "single_stream_target_latency_percentile",
-        "multi_stream_expected_latency_ns",
-        "multi_stream_target_latency_percentile",
-        "server_target_qps",
-        "server_target_latency_percentile",
-        "server_find_peak_qps_boundary_step_size",
-        "offline_expected_qps",
-        "accuracy_log_probability",
-    }
-)
-_SIGNED_INT_FIELDS = frozenset({"server_find_peak_qps_decimals_of_precision"})
-_ENUM_FIELDS = {"scenario": _to_scenario, "mode": _to_mode}
-# Fields our core settings type holds as integers although the official struct holds doubles.
-_INT_IN_CORE = frozenset({"single_stream_expected_latency_ns", "multi_stream_expected_latency_ns"})
-
-_MULTIPLE_CONF_MESSAGE = "Multiple conf files are used. This is not valid for official submission."
-
-
-_UINT64_MAX = 2**64 - 1
-_INT32_RANGE = (-(2**31), 2**31 - 1)
-
-
-def _coerce(name: str, value: Any) -> Any:
-    """Convert ``value`` for field ``name`` as the official pybind11 setter does.
-
-    Booleans take anything with a truth value (0/1, NumPy scalars, None -> False) but not text;
-    doubles take ints and anything with ``__float__`` or ``__index__``; integers take anything
-    with ``__index__`` or ``__int__`` except floats, within the C++ type's range.
-    """
-    conv = _ENUM_FIELDS.get(name)
-    if conv is not None:
-        return conv(value)
-    default = getattr(_CORE_DEFAULTS, name)
-    if isinstance(default, bool):
-        return _as_bool(f"TestSettings.{name}", value)
-    if name in _FLOAT_FIELDS:
-        return _as_double(name, value)
-    return _as_integer(name, value)
-
-
-def _as_bool(label: str, value: Any) -> bool:
-    if value is None:
-        return False
-    if hasattr(type(value), "__bool__"):
-        return bool(value)
-    raise TypeError(f"{label} must be a bool (or 0/1), not {value!r}")
-
-
-def _as_text(label: str, value: Any) -> str:
-    """pybind11's std::string: str, or bytes decoded as UTF-8 (os.PathLike too, a courtesy)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, os.PathLike):
-        return str(os.fspath(value))
-    raise TypeError(f"{label} must be a str, not {value!r}")
-
-
-def _as_double(name: str, value: Any) -> float:
-    kind = type(value)
-    try:
-        if isinstance(value, float) or hasattr(kind, "__float__"):
-            return float(value)
-        if hasattr(kind, "__index__"):
-            return float(value.__index__())
-    except (TypeError, ValueError, OverflowError):
-        pass
-    raise TypeError(f"TestSettings.{name} must be a number, not {value!r}")
-
-
-def _as_integer(name: str, value: Any, owner: str = "TestSettings") -> int:
-    low, high = _INT32_RANGE if name in _SIGNED_INT_FIELDS else (0, _UINT64_MAX)
-    what = "an integer" if low < 0 else "a non-negative integer"
-    kind = type(value)
-    number: int | None = None
-    # A float (or float subclass, e.g. numpy.float64) is refused even when whole, like the
-    # official; other numbers with __int__ (numpy.float32, Decimal) are truncated, like it too.
-    if not isinstance(value, float) and getattr(value, "ndim", 0) == 0:
-        try:
-            if hasattr(kind, "__index__"):
-                number = int(value.__index__())
-            elif hasattr(kind, "__int__"):
-                number = int(value)
-        except (TypeError, ValueError, OverflowError):
-            number = None
-    if number is None or not low <= number <= high:
-        raise TypeError(f"{owner}.{name} must be {what} in [{low}, {high}], not {value!r}")
-    return number
 
 
 class TestSettings:
