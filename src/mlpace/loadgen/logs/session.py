@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -198,7 +199,9 @@ class LogSession:
         Path(out.outdir).mkdir(parents=True, exist_ok=True)
         self._closed = False
         self._finished = False
-        self._passes_ended: set[int] = set()
+        # Passes already closed, by identity: an id() could be reused by a later pass once an
+        # earlier probe's record is freed (FindPeakPerformance), so keep weak references.
+        self._passes_ended: list[weakref.ref[RawRun]] = []
         self.detail = DetailLog(
             self.paths["detail"], now_ns=now_ns, copy_to_stdout=out.copy_detail_to_stdout
         )
@@ -261,9 +264,9 @@ class LogSession:
 
     def end_pass(self, raw: RawRun) -> None:
         """Contention counters and power_begin/power_end after a pass (once per pass)."""
-        if id(raw) in self._passes_ended:
+        if any(ended() is raw for ended in self._passes_ended):
             return
-        self._passes_ended.add(id(raw))
+        self._passes_ended.append(weakref.ref(raw))
         for key in LOGGER_COUNTER_KEYS:
             self.event(key, 0)
         done = raw.completed_ns[raw.completed_ns >= 0]
