@@ -163,7 +163,9 @@ def effective_settings(
     targets = policy.load_targets(s)
     psc = _official_psc(s, performance_sample_count)
     asc = s.accuracy_sample_count_override or total_sample_count
-    sizing = policy.query_sizing(s, targets, psc, performance_sample_count)
+    # The one conversion of the requested duration into the unit every later stage uses.
+    min_duration_ns = s.min_duration_ms * _NS_PER_MS
+    sizing = policy.query_sizing(s, targets, min_duration_ns, psc, performance_sample_count)
     target_qps = targets.target_qps
     # A rate of 0 (only Offline's hint can be) still needs a finite gap between arrivals.
     arrival_period_ns = 1e9 / (target_qps if target_qps > 0 else 1.0)
@@ -222,7 +224,7 @@ def effective_settings(
         qsl_total_sample_count=total_sample_count,
         qsl_performance_sample_count=performance_sample_count,
         target_duration_ns=sizing.target_duration_ns,
-        min_duration_ns=s.min_duration_ms * _NS_PER_MS,
+        min_duration_ns=min_duration_ns,
         max_duration_ns=s.max_duration_ms * _NS_PER_MS,
         sample_timeout_ns=s.sample_timeout_ms * _NS_PER_MS,
         generation_duration_ns=policy.generation_duration_ns(sizing.target_duration_ns),

@@ -275,7 +275,13 @@ class LogSession:
             sys.stdout.write(text)
             sys.stdout.flush()
         if "trace" in self.paths:
-            write_trace(self.paths["trace"], raw, origin_wall_ns=raw.start_wall_ns, pid=os.getpid())
+            write_trace(
+                self.paths["trace"],
+                raw,
+                effective.policy,
+                origin_wall_ns=raw.start_wall_ns,
+                pid=os.getpid(),
+            )
         self._finished = True
         return text
 

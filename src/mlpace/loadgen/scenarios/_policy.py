@@ -64,6 +64,8 @@ class ScenarioPolicy(Protocol):
     contiguous_queries: bool
     # Whether this scenario has an early-stopping estimate (and its summary block).
     uses_early_stopping: bool
+    # Whether the trace has a per-sample "Latency" counter (issue delay, issue to done).
+    trace_latency_counter: bool
     min_duration_advice: str
 
     # ---- issue loop and FindPeakPerformance
@@ -76,7 +78,12 @@ class ScenarioPolicy(Protocol):
     # ---- effective settings
     def load_targets(self, s: TestSettings) -> LoadTargets: ...
     def query_sizing(
-        self, s: TestSettings, targets: LoadTargets, psc: int, qsl_performance_count: int
+        self,
+        s: TestSettings,
+        targets: LoadTargets,
+        min_duration_ns: int,
+        psc: int,
+        qsl_performance_count: int,
     ) -> QuerySizing: ...
     def generation_duration_ns(self, target_duration_ns: int) -> int: ...
     def expected_sample_count(self, effective: EffectiveSettings) -> float: ...
@@ -145,6 +152,7 @@ class SharedPolicy:
     measures_first_token = True
     contiguous_queries = False
     uses_early_stopping = True
+    trace_latency_counter = False
     min_duration_advice = ""
 
     def supports_find_peak(self) -> bool:
@@ -157,9 +165,14 @@ class SharedPolicy:
 
     # ---- effective settings
     def query_sizing(
-        self, s: TestSettings, targets: LoadTargets, psc: int, qsl_performance_count: int
+        self,
+        s: TestSettings,
+        targets: LoadTargets,
+        min_duration_ns: int,
+        psc: int,
+        qsl_performance_count: int,
     ) -> QuerySizing:
-        return QuerySizing(1, s.min_query_count, s.min_duration_ms * 1_000_000)
+        return QuerySizing(1, s.min_query_count, min_duration_ns)
 
     def generation_duration_ns(self, target_duration_ns: int) -> int:
         # Twice the target, so a SUT up to twice as fast as its hint still has queries.

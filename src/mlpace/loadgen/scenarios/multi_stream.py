@@ -71,11 +71,14 @@ class MultiStreamPolicy(SharedPolicy):
         )
 
     def query_sizing(
-        self, s: TestSettings, targets: LoadTargets, psc: int, qsl_performance_count: int
+        self,
+        s: TestSettings,
+        targets: LoadTargets,
+        min_duration_ns: int,
+        psc: int,
+        qsl_performance_count: int,
     ) -> QuerySizing:
-        return QuerySizing(
-            s.multi_stream_samples_per_query, s.min_query_count, s.min_duration_ms * 1_000_000
-        )
+        return QuerySizing(s.multi_stream_samples_per_query, s.min_query_count, min_duration_ns)
 
     def requested_log_items(self, s: TestSettings) -> list[tuple[str, object]]:
         return [

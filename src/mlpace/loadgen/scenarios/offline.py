@@ -69,10 +69,15 @@ class OfflinePolicy(SharedPolicy):
         return LoadTargets(s.offline_expected_qps, 0, 0.99, 1)
 
     def query_sizing(
-        self, s: TestSettings, targets: LoadTargets, psc: int, qsl_performance_count: int
+        self,
+        s: TestSettings,
+        targets: LoadTargets,
+        min_duration_ns: int,
+        psc: int,
+        qsl_performance_count: int,
     ) -> QuerySizing:
         # Same double arithmetic and uint64 truncation as the official code.
-        min_duration_s = s.min_duration_ms * 1_000_000 / 1e9
+        min_duration_s = min_duration_ns / 1e9
         target_sample_count = int(OFFLINE_SLACK * min_duration_s * targets.target_qps)
         if s.performance_issue_unique:
             samples_per_query = psc

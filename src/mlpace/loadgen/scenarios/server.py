@@ -282,6 +282,7 @@ class ServerPolicy(SharedPolicy):
     as the metric, and the FindPeakPerformance search."""
 
     scenario = TestScenario.Server
+    trace_latency_counter = True
     min_duration_advice = "Increase the target QPS so the loadgen pre-generates more queries."
 
     def issuer(self) -> ServerScenario:

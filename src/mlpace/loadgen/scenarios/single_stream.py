@@ -63,9 +63,14 @@ class SingleStreamPolicy(SharedPolicy):
         )
 
     def query_sizing(
-        self, s: TestSettings, targets: LoadTargets, psc: int, qsl_performance_count: int
+        self,
+        s: TestSettings,
+        targets: LoadTargets,
+        min_duration_ns: int,
+        psc: int,
+        qsl_performance_count: int,
     ) -> QuerySizing:
-        target_duration_ns = s.min_duration_ms * 1_000_000
+        target_duration_ns = min_duration_ns  # the run aims at the minimum duration
         min_query_count = s.min_query_count
         if s.sample_concatenate_permutation:
             expected = int(EQUAL_ISSUE_SLACK * (target_duration_ns / 1e9) * targets.target_qps)
