@@ -1,8 +1,10 @@
 """From requested :class:`TestSettings` to the numbers a run actually uses.
 
-:func:`effective_settings` applies the official normalisation (reference §5): the per-scenario
-target QPS / latency / max-async table, the performance and accuracy sample counts, the Offline
-query size, the SingleStream equal-issue rounding, ``min_sample_count`` and test05. It never raises
+:func:`effective_settings` applies the official normalisation (reference §5): test05, the
+performance and accuracy sample counts, ``min_sample_count`` and the durations (converted to ns
+here, once). What differs by scenario (the target QPS / latency / max-async table, the query size
+and count rules such as Offline's big query and SingleStream's equal-issue rounding) comes from
+the scenario's policy, which the result carries (``EffectiveSettings.policy``). It never raises
 for a combination the official LoadGen merely logs; those become :class:`LogEvent` messages.
 :func:`requested_log_items` and :func:`effective_log_items` give the detail-log key/value pairs in
 the official order, with the official units and C++ value types (a ``double`` field is a float).

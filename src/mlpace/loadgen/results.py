@@ -236,7 +236,6 @@ def _issue_lag(raw: RawRun, latency_p99_ns: int) -> IssueLagStats:
 class Measured:
     """What the shared stage measured of one performance pass, for the scenario policy."""
 
-    raw: RawRun
     queries: int  # issued queries
     incomplete_samples: int
     sample_count: int  # completed samples
@@ -407,7 +406,6 @@ def _measure(raw: RawRun, effective: EffectiveSettings, latency: I64) -> Measure
         final_done_ns = int(raw.completed_ns.max()) if raw.issued_sample_count else 0
     query_stats, query_sorted = effective.policy.query_latency(raw, query_done, pct)
     return Measured(
-        raw=raw,
         queries=nq,
         incomplete_samples=raw.issued_sample_count - int(np.count_nonzero(raw.completed_mask)),
         sample_count=int(lat_sorted.size),

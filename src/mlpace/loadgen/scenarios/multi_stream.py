@@ -17,6 +17,7 @@ from mlpace.loadgen.raw import RawRun
 from mlpace.loadgen.results import Measured, RunResult, ScenarioRates
 from mlpace.loadgen.scenarios._policy import LoadTargets, QuerySizing, SharedPolicy
 from mlpace.loadgen.scenarios.base import IssueContext, PreparedSchedule, sequential_issue
+from mlpace.loadgen.scenarios.single_stream import ADVICE_MIN_DURATION_STREAM
 from mlpace.loadgen.schedule import SampleSet
 from mlpace.loadgen.settings import TestSettings
 from mlpace.loadgen.stats import (
@@ -57,7 +58,7 @@ class MultiStreamPolicy(SharedPolicy):
 
     scenario = TestScenario.MultiStream
     contiguous_queries = True
-    min_duration_advice = "Decrease the expected latency so the loadgen pre-generates more queries."
+    min_duration_advice = ADVICE_MIN_DURATION_STREAM
 
     def issuer(self) -> MultiStreamScenario:
         return MultiStreamScenario()
