@@ -103,7 +103,11 @@ class ScenarioPolicy(Protocol):
     ) -> tuple[I64, I64 | None]: ...
     def performance_query_bounds(
         self, effective: EffectiveSettings, size: int, spq: int, equal_issue: bool
-    ) -> tuple[int, int, int]: ...
+    ) -> tuple[int, int, int]:
+        """(minimum queries, query-count multiple, generation duration ns) of a performance
+        pass over a loaded set of ``size`` samples."""
+        ...
+
     def performance_queries(
         self,
         effective: EffectiveSettings,
@@ -112,7 +116,9 @@ class ScenarioPolicy(Protocol):
         n: int,
         spq: int,
         equal_issue: bool,
-    ) -> tuple[I64, I64 | None]: ...
+    ) -> tuple[I64, I64 | None]:
+        """Sample indices of ``n`` performance queries and their lengths (None: ``spq`` each)."""
+        ...
 
     # ---- results
     def latency_base_ns(self, raw: RawRun) -> I64: ...
@@ -123,20 +129,26 @@ class ScenarioPolicy(Protocol):
     def early_stopping(
         self, values_sorted: I64, threshold_ns: int, m: Measured
     ) -> EarlyStoppingResult: ...
-    def early_stopping_latencies(
-        self, es: EarlyStoppingResult
-    ) -> tuple[int | None, int | None]: ...
+    def early_stopping_latencies(self, es: EarlyStoppingResult) -> tuple[int | None, int | None]:
+        """The (SingleStream, MultiStream) estimates a passed result stores (None: unchanged)."""
+        ...
+
     def performance_check(
         self, m: Measured, effective: EffectiveSettings, tokens: TokenMetrics | None
     ) -> ValidityCheck | None: ...
-    def duration_ns(self, m: Measured) -> int: ...
+    def duration_ns(self, m: Measured) -> int:
+        """The run's duration as the min-duration check measures it."""
+        ...
+
     def primary_metric(
         self,
         m: Measured,
         rates: ScenarioRates,
         tokens: TokenMetrics | None,
         es_latencies: tuple[int, int],
-    ) -> tuple[str, str, float, str]: ...
+    ) -> tuple[str, str, float, str]:
+        """The primary metric: (name, detail-log key, value, unit)."""
+        ...
 
     # ---- logs
     def summary_result_lines(self, r: RunResult, tokens: TokenMetrics | None) -> list[str]: ...
