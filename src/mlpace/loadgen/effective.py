@@ -1,8 +1,10 @@
 """From requested :class:`TestSettings` to the numbers a run actually uses.
 
-:func:`effective_settings` applies the official normalisation (reference §5): the per-scenario
-target QPS / latency / max-async table, the performance and accuracy sample counts, the Offline
-query size, the SingleStream equal-issue rounding, ``min_sample_count`` and test05. It never raises
+:func:`effective_settings` applies the official normalisation (reference §5): test05, the
+performance and accuracy sample counts, ``min_sample_count`` and the durations (converted to ns
+here, once). What differs by scenario (the target QPS / latency / max-async table, the query size
+and count rules such as Offline's big query and SingleStream's equal-issue rounding) comes from
+the scenario's policy, which the result carries (``EffectiveSettings.policy``). It never raises
 for a combination the official LoadGen merely logs; those become :class:`LogEvent` messages.
 :func:`requested_log_items` and :func:`effective_log_items` give the detail-log key/value pairs in
 the official order, with the official units and C++ value types (a ``double`` field is a float).
@@ -11,11 +13,12 @@ the official order, with the official units and C++ value types (a ``double`` fi
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlpace.errors import SettingsError
 from mlpace.loadgen.enums import TestMode, TestScenario
 from mlpace.loadgen.raw import LogEvent
+from mlpace.loadgen.scenarios import ScenarioPolicy, policy_for
 from mlpace.loadgen.settings import TestSettings
 
 __all__ = [
@@ -25,18 +28,19 @@ __all__ = [
     "requested_log_items",
 ]
 
-_NS_PER_S = 1_000_000_000
-# Offline generates 10% more samples than min_duration * target_qps needs.
-_OFFLINE_SLACK = 1.1
-# SingleStream equal issue generates twice the expected queries (skewed latency distributions).
-_EQUAL_ISSUE_SLACK = 2.0
 _INVALID_SETTINGS = "error_invalid_test_settings"
 _NS_PER_MS = 1_000_000
 
 
 @dataclass(frozen=True)
 class EffectiveSettings:
-    """Every derived number of one run, fixed before it starts (see docs/architecture.md)."""
+    """Every derived number of one run, fixed before it starts (see docs/architecture.md).
+
+    Durations are held once, in nanoseconds (the issue path's unit); the ``*_ms`` properties
+    convert them for the logs, which report milliseconds. ``policy`` is the scenario's rule set
+    (:mod:`mlpace.loadgen.scenarios`), looked up once here so no later stage branches on the
+    scenario name.
+    """
 
     requested: TestSettings
     scenario: TestScenario
@@ -46,9 +50,6 @@ class EffectiveSettings:
     target_latency_ns: int
     target_latency_percentile: float
     max_async_queries: int
-    target_duration_ms: int
-    min_duration_ms: int
-    max_duration_ms: int
     min_query_count: int
     max_query_count: int
     min_sample_count: int
@@ -72,16 +73,36 @@ class EffectiveSettings:
     tpot_latency_ns: int
     infer_token_latencies: bool
     token_latency_scaling_factor: int
-    sample_timeout_ms: int
     qsl_total_sample_count: int
     qsl_performance_sample_count: int
-    # The same durations in the issue path's unit (ns), derived here once; the *_ms fields stay
-    # for the logs, which report milliseconds. 0 means "no limit" for max and timeout.
+    # 0 means "no limit" for max_duration and sample_timeout. target_duration is the duration
+    # the run aims at (0 for Offline, which issues one query); generation_duration the span the
+    # schedule is generated for.
     target_duration_ns: int
     min_duration_ns: int
     max_duration_ns: int
     sample_timeout_ns: int
+    generation_duration_ns: int
+    # Mean gap between arrivals (the schedule's unit): 1 s / target_qps.
+    arrival_period_ns: float
+    policy: ScenarioPolicy = field(repr=False, compare=False)
     messages: tuple[LogEvent, ...] = ()
+
+    @property
+    def target_duration_ms(self) -> int:
+        return self.target_duration_ns // _NS_PER_MS
+
+    @property
+    def min_duration_ms(self) -> int:
+        return self.min_duration_ns // _NS_PER_MS
+
+    @property
+    def max_duration_ms(self) -> int:
+        return self.max_duration_ns // _NS_PER_MS
+
+    @property
+    def sample_timeout_ms(self) -> int:
+        return self.sample_timeout_ns // _NS_PER_MS
 
     @property
     def official_performance_sample_count(self) -> int:
@@ -140,51 +161,16 @@ def effective_settings(
         )
     s = _apply_test05(requested)
     scenario = s.scenario
-
-    target_latency_ns = 0
-    if scenario is TestScenario.SingleStream:
-        target_qps = _NS_PER_S / s.single_stream_expected_latency_ns
-        max_async = 1
-        percentile = s.single_stream_target_latency_percentile
-    elif scenario is TestScenario.MultiStream:
-        target_qps = _NS_PER_S / s.multi_stream_expected_latency_ns
-        max_async = 1
-        percentile = s.multi_stream_target_latency_percentile
-    elif scenario is TestScenario.Server:
-        # A negative rate (logged and replaced by 1 officially) is refused by validation.
-        target_qps = s.server_target_qps
-        target_latency_ns = s.server_target_latency_ns
-        percentile = s.server_target_latency_percentile
-        max_async = s.server_max_async_queries
-    else:
-        target_qps = s.offline_expected_qps
-        max_async = 1
-        percentile = 0.99  # unused in Offline; the official value, so logs match
-
+    policy = policy_for(scenario)
+    targets = policy.load_targets(s)
     psc = _official_psc(s, performance_sample_count)
     asc = s.accuracy_sample_count_override or total_sample_count
-
-    samples_per_query = (
-        s.multi_stream_samples_per_query if scenario is TestScenario.MultiStream else 1
-    )
-    target_duration_ms = s.min_duration_ms
-    min_query_count = s.min_query_count
-    if scenario is TestScenario.Offline:
-        # Same double arithmetic and uint64 truncation as the official code.
-        target_sample_count = int(_OFFLINE_SLACK * (target_duration_ms / 1000.0) * target_qps)
-        if s.performance_issue_unique:
-            samples_per_query = psc
-        else:
-            samples_per_query = max(min_query_count, target_sample_count)
-        min_query_count = 1
-        target_duration_ms = 0
-    if s.sample_concatenate_permutation and scenario is TestScenario.SingleStream:
-        expected_queries = int(_EQUAL_ISSUE_SLACK * (target_duration_ms / 1000.0) * target_qps)
-        min_query_count = max(min_query_count, expected_queries)
-        # Up to the next multiple of the QSL's own count (not the override), always adding a
-        # step, even to an exact multiple: that is what the official code does.
-        min_query_count += performance_sample_count - (min_query_count % performance_sample_count)
-    min_sample_count = min_query_count * samples_per_query
+    # The one conversion of the requested duration into the unit every later stage uses.
+    min_duration_ns = s.min_duration_ms * _NS_PER_MS
+    sizing = policy.query_sizing(s, targets, min_duration_ns, psc, performance_sample_count)
+    target_qps = targets.target_qps
+    # A rate of 0 (only Offline's hint can be) still needs a finite gap between arrivals.
+    arrival_period_ns = 1e9 / (target_qps if target_qps > 0 else 1.0)
 
     if s.performance_issue_same and s.performance_issue_same_index >= psc:
         messages.append(
@@ -211,17 +197,14 @@ def effective_settings(
         requested=requested,
         scenario=scenario,
         mode=s.mode,
-        samples_per_query=samples_per_query,
+        samples_per_query=sizing.samples_per_query,
         target_qps=float(target_qps),
-        target_latency_ns=target_latency_ns,
-        target_latency_percentile=float(percentile),
-        max_async_queries=max_async,
-        target_duration_ms=target_duration_ms,
-        min_duration_ms=s.min_duration_ms,
-        max_duration_ms=s.max_duration_ms,
-        min_query_count=min_query_count,
+        target_latency_ns=targets.target_latency_ns,
+        target_latency_percentile=float(targets.target_latency_percentile),
+        max_async_queries=targets.max_async_queries,
+        min_query_count=sizing.min_query_count,
         max_query_count=s.max_query_count,
-        min_sample_count=min_sample_count,
+        min_sample_count=sizing.min_query_count * sizing.samples_per_query,
         qsl_rng_seed=s.qsl_rng_seed,
         sample_index_rng_seed=s.sample_index_rng_seed,
         schedule_rng_seed=s.schedule_rng_seed,
@@ -240,13 +223,15 @@ def effective_settings(
         tpot_latency_ns=s.tpot_latency,
         infer_token_latencies=s.infer_token_latencies,
         token_latency_scaling_factor=s.token_latency_scaling_factor,
-        sample_timeout_ms=s.sample_timeout_ms,
         qsl_total_sample_count=total_sample_count,
         qsl_performance_sample_count=performance_sample_count,
-        target_duration_ns=int(target_duration_ms) * _NS_PER_MS,
-        min_duration_ns=int(s.min_duration_ms) * _NS_PER_MS,
-        max_duration_ns=int(s.max_duration_ms) * _NS_PER_MS,
-        sample_timeout_ns=int(s.sample_timeout_ms) * _NS_PER_MS,
+        target_duration_ns=sizing.target_duration_ns,
+        min_duration_ns=min_duration_ns,
+        max_duration_ns=s.max_duration_ms * _NS_PER_MS,
+        sample_timeout_ns=s.sample_timeout_ms * _NS_PER_MS,
+        generation_duration_ns=policy.generation_duration_ns(sizing.target_duration_ns),
+        arrival_period_ns=arrival_period_ns,
+        policy=policy,
         messages=tuple(messages),
     )
 
@@ -263,48 +248,8 @@ def requested_log_items(requested: TestSettings) -> list[tuple[str, object]]:
         ("requested_scenario", s.scenario.value),
         ("requested_test_mode", s.mode.value),
     ]
-    if s.scenario is TestScenario.SingleStream:
-        items += [
-            (
-                "requested_single_stream_expected_latency_ns",
-                float(s.single_stream_expected_latency_ns),
-            ),
-            (
-                "requested_single_stream_target_latency_percentile",
-                s.single_stream_target_latency_percentile,
-            ),
-        ]
-    elif s.scenario is TestScenario.MultiStream:
-        items += [
-            (
-                "requested_multi_stream_expected_latency_ns",
-                float(s.multi_stream_expected_latency_ns),
-            ),
-            (
-                "requested_multi_stream_target_latency_percentile",
-                s.multi_stream_target_latency_percentile,
-            ),
-            ("requested_multi_stream_samples_per_query", s.multi_stream_samples_per_query),
-        ]
-    elif s.scenario is TestScenario.Server:
-        items += [
-            ("requested_server_target_qps", s.server_target_qps),
-            ("requested_server_target_latency_ns", s.server_target_latency_ns),
-            ("requested_server_target_latency_percentile", s.server_target_latency_percentile),
-            ("requested_server_coalesce_queries", s.server_coalesce_queries),
-            (
-                "requested_server_find_peak_qps_decimals_of_precision",
-                s.server_find_peak_qps_decimals_of_precision,
-            ),
-            (
-                "requested_server_find_peak_qps_boundary_step_size",
-                s.server_find_peak_qps_boundary_step_size,
-            ),
-            ("requested_server_max_async_queries", s.server_max_async_queries),
-            ("requested_server_num_issue_query_threads", s.server_num_issue_query_threads),
-        ]
-    else:
-        items.append(("requested_offline_expected_qps", s.offline_expected_qps))
+    policy = policy_for(s.scenario)
+    items += policy.requested_log_items(s)
     items += [
         ("requested_min_duration_ms", s.min_duration_ms),
         ("requested_max_duration_ms", s.max_duration_ms),
@@ -326,7 +271,7 @@ def requested_log_items(requested: TestSettings) -> list[tuple[str, object]]:
     ]
     if s.use_token_latencies:
         items.append(("requested_use_token_latencies", True))
-        if s.scenario is not TestScenario.Offline:
+        if policy.measures_first_token:
             items += [
                 ("requested_server_ttft_latency", s.ttft_latency),
                 ("requested_server_tpot_latency", s.tpot_latency),

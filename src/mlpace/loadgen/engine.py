@@ -63,7 +63,7 @@ from mlpace.errors import (
 )
 from mlpace.loadgen._recorder import ResponseRecorder
 from mlpace.loadgen.effective import EffectiveSettings, effective_settings
-from mlpace.loadgen.enums import TestMode, TestScenario
+from mlpace.loadgen.enums import TestMode
 from mlpace.loadgen.log_settings import LogSettings
 from mlpace.loadgen.logs import LogSession
 from mlpace.loadgen.observer import LivePassView, RunObserver
@@ -71,7 +71,6 @@ from mlpace.loadgen.raw import LogEvent, RawRun
 from mlpace.loadgen.results import RunResult, compute_result
 from mlpace.loadgen.scenarios import scenario_for
 from mlpace.loadgen.scenarios.base import IssueContext, SutRaised, prepare
-from mlpace.loadgen.scenarios.server import find_peak
 from mlpace.loadgen.schedule import accuracy_log_mask, loadable_sets, make_schedule
 from mlpace.loadgen.settings import TestSettings
 
@@ -265,7 +264,7 @@ class _Engine:
             log_mask=mask,
             accuracy=self._accuracy_add,
             use_tokens=use_tokens,
-            check_first_token=use_tokens and effective.scenario != TestScenario.Offline,
+            check_first_token=use_tokens and effective.policy.measures_first_token,
         )
         ctx = IssueContext(
             clock=self.clock,
@@ -561,8 +560,8 @@ def run_test(
         if mode in (TestMode.AccuracyOnly, TestMode.SubmissionRun):
             accuracy_pass = engine.run_pass(effective, accuracy=True)
         if engine.failure is None and mode != TestMode.AccuracyOnly:
-            if mode == TestMode.FindPeakPerformance and effective.scenario == TestScenario.Server:
-                performance_pass, peak, probes = find_peak(engine, effective)
+            if mode == TestMode.FindPeakPerformance and effective.policy.supports_find_peak():
+                performance_pass, peak, probes = effective.policy.find_peak(engine, effective)
             else:
                 if mode == TestMode.FindPeakPerformance:
                     engine.error(

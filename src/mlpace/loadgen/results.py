@@ -1,11 +1,10 @@
 """From a :class:`RawRun` to metrics and validity: a pure function (reference §8 and §9).
 
-Latency bases (what a sample's latency is measured from):
-
-* SingleStream / MultiStream: the query's issue time (MS query latency: the query's last sample
-  done - its issue time);
-* Server: the sample's ideal scheduled time, so issue lag counts against the SUT;
-* Offline: the start of the run.
+What all scenarios share lives here: latencies and their percentiles, token metrics, the early
+stopping sequence, the min-duration / min-queries / early-stopping checks and mlpace's own
+checks. What a scenario decides (the latency base, its throughput figures, which early-stopping
+estimate, its performance constraint, which time the min duration is measured on, the primary
+metric) comes from its policy (``effective.policy``, see :mod:`mlpace.loadgen.scenarios`).
 
 Samples that never completed are left out of every latency statistic and make the run INVALID
 (check ``all_samples_completed``, an mlpace extension; in Server early stopping they also count
@@ -20,11 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mlpace.loadgen.early_stopping import (
-    EarlyStoppingResult,
-    percentile_early_stopping,
-    server_early_stopping_from_count,
-)
+from mlpace.loadgen.early_stopping import EarlyStoppingResult
 from mlpace.loadgen.enums import TestMode, TestScenario
 from mlpace.loadgen.raw import RawRun
 from mlpace.loadgen.stats import (
@@ -35,21 +30,13 @@ from mlpace.loadgen.stats import (
     sort_owned_ns,
     sorted_ns,
 )
-from mlpace.loadgen.tokens import TokenMetrics, divide, token_error_mask, token_metrics
+from mlpace.loadgen.tokens import TokenMetrics, token_error_mask, token_metrics
 
 if TYPE_CHECKING:
     from mlpace.loadgen.effective import EffectiveSettings
 
-# Official recommendation texts (the summary prefixes " * ").
-ADVICE_MIN_DURATION = {
-    TestScenario.SingleStream: "Decrease the expected latency so the loadgen pre-generates more "
-    "queries.",
-    TestScenario.MultiStream: "Decrease the expected latency so the loadgen pre-generates more "
-    "queries.",
-    TestScenario.Server: "Increase the target QPS so the loadgen pre-generates more queries.",
-    TestScenario.Offline: "Increase expected QPS so the loadgen pre-generates a larger "
-    "(coalesced) query.",
-}
+# Official recommendation texts (the summary prefixes " * "); each scenario's policy has its
+# own min-duration advice.
 ADVICE_PERF = "Reduce target QPS to improve latency."
 ADVICE_TTFT = "TTFT constrain not met: Reduce target QPS to improve latency."
 ADVICE_TPOT = "TPOT constrain not met: Reduce target QPS to improve latency."
@@ -245,185 +232,122 @@ def _issue_lag(raw: RawRun, latency_p99_ns: int) -> IssueLagStats:
     )
 
 
-def compute_result(raw: RawRun, effective: EffectiveSettings) -> RunResult:
-    """Metrics, early stopping and validity of one pass (pure; reference §8-§10)."""
-    scenario = raw.scenario
-    done_mask = raw.completed_mask
-    completed = int(np.count_nonzero(done_mask))
-    if raw.mode == TestMode.AccuracyOnly:
-        return _accuracy_result(raw, effective, completed)
+@dataclass(frozen=True, eq=False)
+class Measured:
+    """What the shared stage measured of one performance pass, for the scenario policy."""
 
-    pct = float(effective.target_latency_percentile)
-    target_ns = int(effective.target_latency_ns)
-    if scenario == TestScenario.Server:
-        base_all = raw.scheduled_ns
-    elif scenario == TestScenario.Offline:
-        base_all = np.zeros_like(raw.completed_ns)
-    else:
-        base_all = raw.issued_ns
-    latency = raw.completed_ns - base_all
-    if completed != latency.size:  # masking copies; skip it in the usual all-completed case
-        latency = latency[done_mask]
-    # Token metrics pair each latency with its first token, so they need the unsorted order.
-    if effective.use_token_latencies:
-        lat_sorted = sorted_ns(latency)
-    else:
-        lat_sorted = sort_owned_ns(latency)
-    stats = latency_stats_sorted(lat_sorted, pct)
-    sample_count = int(lat_sorted.size)
-    nq = raw.issued_query_count
-    incomplete = raw.issued_sample_count - completed
+    queries: int  # issued queries
+    incomplete_samples: int
+    sample_count: int  # completed samples
+    target_latency_percentile: float
+    target_latency_ns: int
+    latency: LatencyStats
+    latency_sorted_ns: I64
+    query_latency: LatencyStats | None  # per-query latency (MultiStream), else None
+    query_latency_sorted_ns: I64  # the same, sorted (else empty)
+    final_query_scheduled_ns: int
+    final_query_issued_ns: int
+    final_query_done_ns: int
+    max_latency_ns: int
 
-    query_done = _query_done_ns(raw)
-    final_sched_ns = int(raw.query_scheduled_ns[-1]) if nq else 0
-    final_issued_ns = int(raw.query_issued_ns[-1]) if nq else 0
-    final_done_ns = int(query_done[-1]) if nq else 0
-    if final_done_ns < 0:  # the final query never completed: use the last completion seen
-        final_done_ns = int(raw.completed_ns.max()) if raw.issued_sample_count else 0
-    max_latency_ns = stats.max_ns
-    final_sched_s = _seconds(final_sched_ns)
-    final_issued_s = _seconds(final_issued_ns)
-    final_done_s = _seconds(final_done_ns)
-    max_latency_s = _seconds(max_latency_ns)
+    @property
+    def final_query_scheduled_s(self) -> float:
+        return _seconds(self.final_query_scheduled_ns)
 
-    query_stats: LatencyStats | None = None
-    query_sorted = np.zeros(0, dtype=np.int64)
-    if scenario == TestScenario.MultiStream:
-        ok = query_done >= 0
-        query_sorted = sort_owned_ns((query_done - raw.query_issued_ns)[ok])
-        query_stats = latency_stats_sorted(query_sorted, pct)
+    @property
+    def final_query_issued_s(self) -> float:
+        return _seconds(self.final_query_issued_ns)
 
-    use_tokens = bool(effective.use_token_latencies)
-    needs_first_token = scenario != TestScenario.Offline
-    tokens: TokenMetrics | None = None
-    ttft_sorted = tpot_sorted = np.zeros(0, dtype=np.int64)
-    token_errors = 0
-    if use_tokens:
-        token_errors = int(
-            np.count_nonzero(token_error_mask(raw, needs_first_token=needs_first_token))
-        )
-        tokens, ttft, tpot = token_metrics(
-            latency_ns=latency,
-            first_token_ns=raw.first_token_ns[done_mask],
-            base_ns=base_all[done_mask],
-            n_tokens=raw.n_tokens[done_mask],
-            offline=not needs_first_token,
-            target_percentile=pct,
-            mean_latency_ns=stats.mean_ns,
-            final_issue_s=final_issued_s,
-            final_done_s=final_done_s,
-            max_latency_s=max_latency_s,
-            error_count=token_errors,
-        )
-        ttft_sorted, tpot_sorted = sorted_ns(ttft), sorted_ns(tpot)
-    inferred_tps = inferred_done_tps = None
-    if effective.infer_token_latencies:
-        factor = int(effective.token_latency_scaling_factor)
-        if scenario == TestScenario.Offline:
-            inferred_tps = divide(factor * sample_count, max_latency_s)
-        elif scenario == TestScenario.Server:
-            inferred_done_tps = divide((sample_count - 1) * factor, final_done_s)
+    @property
+    def final_query_done_s(self) -> float:
+        return _seconds(self.final_query_done_ns)
 
-    # ---- throughput metrics (§8)
-    qps_w = qps_wo = sched_sps = done_sps = sps = None
-    if scenario == TestScenario.SingleStream:
-        qps_w = divide(sample_count - 1, final_issued_s)
-        qps_wo = divide(1.0, _seconds(stats.mean_ns))
-    elif scenario == TestScenario.Server:
-        sched_sps = divide(sample_count - 1, final_sched_s)
-        done_sps = divide(sample_count - 1, final_done_s)
-    elif scenario == TestScenario.Offline:
-        sps = divide(sample_count, max_latency_s)
-    overlatency = (
-        int(np.count_nonzero(lat_sorted > target_ns)) if scenario == TestScenario.Server else 0
-    )
+    @property
+    def max_latency_s(self) -> float:
+        return _seconds(self.max_latency_ns)
 
-    # ---- early stopping (§9.1)
-    es = es_ttft = es_tpot = None
-    es_ss = es_ms = 0
 
-    def evaluate(values_sorted: I64, threshold_ns: int) -> EarlyStoppingResult:
-        if scenario == TestScenario.Server:
-            t = int(np.count_nonzero(values_sorted > threshold_ns)) + incomplete
-            return server_early_stopping_from_count(t, nq, pct)
-        if scenario == TestScenario.MultiStream:
-            # Officially MS always estimates on per-query latencies, token runs included.
-            return percentile_early_stopping(query_sorted, nq, pct, single_stream=False)
-        return percentile_early_stopping(values_sorted, nq, pct, single_stream=True)
+@dataclass(frozen=True)
+class ScenarioRates:
+    """A scenario's throughput figures (each None where the scenario has no such figure)."""
 
-    def stored(result: EarlyStoppingResult) -> None:
-        nonlocal es_ss, es_ms
+    qps_with_loadgen_overhead: float | None = None
+    qps_without_loadgen_overhead: float | None = None
+    scheduled_samples_per_second: float | None = None
+    completed_samples_per_second: float | None = None
+    samples_per_second: float | None = None
+    overlatency_query_count: int = 0
+    inferred_tokens_per_second: float | None = None
+    inferred_completed_tokens_per_second: float | None = None
+
+
+@dataclass
+class _EarlyStopping:
+    """The early-stopping results of one pass and the estimates they store."""
+
+    plain: EarlyStoppingResult | None = None
+    ttft: EarlyStoppingResult | None = None
+    tpot: EarlyStoppingResult | None = None
+    latency_ss_ns: int = 0
+    latency_ms_ns: int = 0
+    passed: bool = True
+    observed: int = 0
+    required: int = 0
+
+    def store(self, effective: EffectiveSettings, result: EarlyStoppingResult) -> None:
         if not result.passed or result.estimate_ns is None:
             return
-        if scenario == TestScenario.SingleStream:
-            es_ss = result.estimate_ns
-            if result.secondary_estimate_ns is not None:
-                es_ms = result.secondary_estimate_ns
-        elif scenario == TestScenario.MultiStream:
-            es_ms = result.estimate_ns
+        ss, ms = effective.policy.early_stopping_latencies(result)
+        if ss is not None:
+            self.latency_ss_ns = ss
+        if ms is not None:
+            self.latency_ms_ns = ms
 
-    if scenario == TestScenario.Offline:
-        es_passed = True
-        es_observed, es_required = nq, 0
-    elif not use_tokens:
-        es = evaluate(lat_sorted, target_ns)
-        stored(es)
-        es_passed, es_observed, es_required = es.passed, es.queries, es.queries_required
-    else:
-        # TPOT first; TTFT only when TPOT passed (the official && short-circuit).
-        es_tpot = evaluate(tpot_sorted, int(effective.tpot_latency_ns))
-        stored(es_tpot)
-        deciding = es_tpot
-        if es_tpot.passed:
-            es_ttft = evaluate(ttft_sorted, int(effective.ttft_latency_ns))
-            stored(es_ttft)
-            deciding = es_ttft
-        es_passed = deciding.passed
-        es_observed, es_required = deciding.queries, deciding.queries_required
+    def decided_by(self, result: EarlyStoppingResult) -> None:
+        self.passed, self.observed, self.required = (
+            result.passed,
+            result.queries,
+            result.queries_required,
+        )
 
-    # ---- validity (§9)
+
+def _early_stopping(
+    m: Measured, effective: EffectiveSettings, ttft_sorted: I64, tpot_sorted: I64
+) -> _EarlyStopping:
+    policy = effective.policy
+    out = _EarlyStopping(observed=m.queries)
+    if not policy.uses_early_stopping:
+        return out
+    if not effective.use_token_latencies:
+        out.plain = policy.early_stopping(m.latency_sorted_ns, m.target_latency_ns, m)
+        out.store(effective, out.plain)
+        out.decided_by(out.plain)
+        return out
+    # TPOT first; TTFT only when TPOT passed (the official && short-circuit).
+    out.tpot = policy.early_stopping(tpot_sorted, int(effective.tpot_latency_ns), m)
+    out.store(effective, out.tpot)
+    deciding = out.tpot
+    if out.tpot.passed:
+        out.ttft = policy.early_stopping(ttft_sorted, int(effective.ttft_latency_ns), m)
+        out.store(effective, out.ttft)
+        deciding = out.ttft
+    out.decided_by(deciding)
+    return out
+
+
+def _validity_checks(
+    m: Measured,
+    effective: EffectiveSettings,
+    tokens: TokenMetrics | None,
+    es: _EarlyStopping,
+) -> list[ValidityCheck]:
+    policy = effective.policy
     checks: list[ValidityCheck] = []
-    if scenario == TestScenario.Server:
-        if not use_tokens:
-            ok_perf = stats.target_ns <= target_ns
-            checks.append(
-                ValidityCheck(
-                    "perf_constraints",
-                    ok_perf,
-                    stats.target_ns,
-                    target_ns,
-                    "" if ok_perf else ADVICE_PERF,
-                    "ns",
-                )
-            )
-        else:
-            assert tokens is not None
-            ttft_p, tpot_p = tokens.ttft.target_ns, tokens.tpot.target_ns
-            ok_ttft = ttft_p <= int(effective.ttft_latency_ns)
-            ok_tpot = tpot_p <= int(effective.tpot_latency_ns)
-            advice = ""
-            if not ok_ttft:
-                advice = ADVICE_TTFT
-            if not ok_tpot:
-                advice = ADVICE_TPOT if not advice else advice + "\n * " + ADVICE_TPOT
-            observed, required = (
-                (ttft_p, int(effective.ttft_latency_ns))
-                if not ok_ttft or ok_tpot
-                else (tpot_p, int(effective.tpot_latency_ns))
-            )
-            checks.append(
-                ValidityCheck(
-                    "perf_constraints", ok_ttft and ok_tpot, observed, required, advice, "ns"
-                )
-            )
-    min_duration_ms = int(effective.min_duration_ms)
-    min_duration_s = min_duration_ms / 1000.0
-    if scenario == TestScenario.Offline:
-        duration_s = max_latency_s
-    elif scenario == TestScenario.Server:
-        duration_s = final_sched_s
-    else:
-        duration_s = final_issued_s
+    perf = policy.performance_check(m, effective, tokens)
+    if perf is not None:
+        checks.append(perf)
+    min_duration_s = _seconds(effective.min_duration_ns)
+    duration_s = _seconds(policy.duration_ns(m))
     ok_duration = duration_s >= min_duration_s
     checks.append(
         ValidityCheck(
@@ -431,10 +355,11 @@ def compute_result(raw: RawRun, effective: EffectiveSettings) -> RunResult:
             ok_duration,
             duration_s,
             min_duration_s,
-            "" if ok_duration else ADVICE_MIN_DURATION[scenario],
+            "" if ok_duration else policy.min_duration_advice,
             "s",
         )
     )
+    nq, sample_count = m.queries, m.sample_count
     min_q, min_s = int(effective.min_query_count), int(effective.min_sample_count)
     ok_q, ok_s = nq >= min_q, sample_count >= min_s
     if ok_q and not ok_s:
@@ -455,95 +380,128 @@ def compute_result(raw: RawRun, effective: EffectiveSettings) -> RunResult:
     checks.append(
         ValidityCheck(
             "early_stopping",
-            es_passed,
-            es_observed,
-            es_required,
-            "" if es_passed else ADVICE_EARLY_STOPPING,
+            es.passed,
+            es.observed,
+            es.required,
+            "" if es.passed else ADVICE_EARLY_STOPPING,
             "queries",
         )
     )
-    checks += _extension_checks(raw, completed)
+    return checks
 
-    # ---- primary metric
-    if scenario == TestScenario.SingleStream:
-        primary = (
-            f"{pct * 100:.1f}th percentile latency (early stopping estimate)",
-            "early_stopping_latency_ss",
-            float(es_ss),
-            "ns",
-        )
-    elif scenario == TestScenario.MultiStream:
-        primary = (
-            f"{pct * 100:.1f}th percentile per-query latency (early stopping estimate)",
-            "early_stopping_latency_ms",
-            float(es_ms),
-            "ns",
-        )
-    elif scenario == TestScenario.Server:
-        if tokens is not None and tokens.completed_tokens_per_second is not None:
-            primary = (
-                "Completed tokens per second",
-                "result_completed_tokens_per_second",
-                tokens.completed_tokens_per_second,
-                "tokens/s",
-            )
-        else:
-            primary = (
-                "Completed samples per second",
-                "result_completed_samples_per_sec",
-                float(done_sps or 0.0),
-                "samples/s",
-            )
-    elif tokens is not None and tokens.tokens_per_second is not None:
-        primary = (
-            "Tokens per second",
-            "result_tokens_per_second",
-            tokens.tokens_per_second,
-            "tokens/s",
-        )
+
+def _measure(raw: RawRun, effective: EffectiveSettings, latency: I64) -> Measured:
+    """Sort the latencies and find the final query's times."""
+    pct = float(effective.target_latency_percentile)
+    # Token metrics pair each latency with its first token, so they need the unsorted order.
+    if effective.use_token_latencies:
+        lat_sorted = sorted_ns(latency)
     else:
-        primary = (
-            "Samples per second",
-            "result_samples_per_second",
-            float(sps or 0.0),
-            "samples/s",
-        )
+        lat_sorted = sort_owned_ns(latency)
+    stats = latency_stats_sorted(lat_sorted, pct)
+    nq = raw.issued_query_count
+    query_done = _query_done_ns(raw)
+    final_done_ns = int(query_done[-1]) if nq else 0
+    if final_done_ns < 0:  # the final query never completed: use the last completion seen
+        final_done_ns = int(raw.completed_ns.max()) if raw.issued_sample_count else 0
+    query_stats, query_sorted = effective.policy.query_latency(raw, query_done, pct)
+    return Measured(
+        queries=nq,
+        incomplete_samples=raw.issued_sample_count - int(np.count_nonzero(raw.completed_mask)),
+        sample_count=int(lat_sorted.size),
+        target_latency_percentile=pct,
+        target_latency_ns=int(effective.target_latency_ns),
+        latency=stats,
+        latency_sorted_ns=lat_sorted,
+        query_latency=query_stats,
+        query_latency_sorted_ns=query_sorted,
+        final_query_scheduled_ns=int(raw.query_scheduled_ns[-1]) if nq else 0,
+        final_query_issued_ns=int(raw.query_issued_ns[-1]) if nq else 0,
+        final_query_done_ns=final_done_ns,
+        max_latency_ns=stats.max_ns,
+    )
 
+
+def compute_result(raw: RawRun, effective: EffectiveSettings) -> RunResult:
+    """Metrics, early stopping and validity of one pass (pure; reference §8-§10)."""
+    policy = effective.policy
+    done_mask = raw.completed_mask
+    completed = int(np.count_nonzero(done_mask))
+    if raw.mode == TestMode.AccuracyOnly:
+        return _accuracy_result(raw, effective, completed)
+
+    base_all = policy.latency_base_ns(raw)
+    latency = raw.completed_ns - base_all
+    if completed != latency.size:  # masking copies; skip it in the usual all-completed case
+        latency = latency[done_mask]
+    m = _measure(raw, effective, latency)
+    pct = m.target_latency_percentile
+
+    use_tokens = bool(effective.use_token_latencies)
+    tokens: TokenMetrics | None = None
+    ttft_sorted = tpot_sorted = np.zeros(0, dtype=np.int64)
+    token_errors = 0
+    if use_tokens:
+        needs_first_token = policy.measures_first_token
+        token_errors = int(
+            np.count_nonzero(token_error_mask(raw, needs_first_token=needs_first_token))
+        )
+        tokens, ttft, tpot = token_metrics(
+            latency_ns=latency,
+            first_token_ns=raw.first_token_ns[done_mask],
+            base_ns=base_all[done_mask],
+            n_tokens=raw.n_tokens[done_mask],
+            offline=not needs_first_token,
+            target_percentile=pct,
+            mean_latency_ns=m.latency.mean_ns,
+            final_issue_s=m.final_query_issued_s,
+            final_done_s=m.final_query_done_s,
+            max_latency_s=m.max_latency_s,
+            error_count=token_errors,
+        )
+        ttft_sorted, tpot_sorted = sorted_ns(ttft), sorted_ns(tpot)
+    rates = policy.rates(m, effective)
+    es = _early_stopping(m, effective, ttft_sorted, tpot_sorted)
+    checks = _validity_checks(m, effective, tokens, es)
+    checks += _extension_checks(raw, completed)
+    name, key, value, unit = policy.primary_metric(
+        m, rates, tokens, (es.latency_ss_ns, es.latency_ms_ns)
+    )
     return RunResult(
-        scenario=scenario,
+        scenario=raw.scenario,
         mode=raw.mode,
         has_metrics=True,
-        queries_issued=nq,
+        queries_issued=m.queries,
         samples_issued=raw.issued_sample_count,
-        sample_count=sample_count,
-        incomplete_samples=incomplete,
+        sample_count=m.sample_count,
+        incomplete_samples=m.incomplete_samples,
         target_latency_percentile=pct,
-        target_latency_ns=target_ns,
-        latency=stats,
-        query_latency=query_stats,
-        final_query_scheduled_ns=final_sched_ns,
-        final_query_issued_ns=final_issued_ns,
-        final_query_done_ns=final_done_ns,
-        max_latency_ns=max_latency_ns,
-        primary_metric_name=primary[0],
-        primary_metric_key=primary[1],
-        primary_metric_value=primary[2],
-        primary_metric_unit=primary[3],
-        qps_with_loadgen_overhead=qps_w,
-        qps_without_loadgen_overhead=qps_wo,
-        scheduled_samples_per_second=sched_sps,
-        completed_samples_per_second=done_sps,
-        samples_per_second=sps,
-        early_stopping=es,
-        early_stopping_ttft=es_ttft,
-        early_stopping_tpot=es_tpot,
-        early_stopping_latency_ss_ns=es_ss,
-        early_stopping_latency_ms_ns=es_ms,
-        overlatency_query_count=overlatency,
+        target_latency_ns=m.target_latency_ns,
+        latency=m.latency,
+        query_latency=m.query_latency,
+        final_query_scheduled_ns=m.final_query_scheduled_ns,
+        final_query_issued_ns=m.final_query_issued_ns,
+        final_query_done_ns=m.final_query_done_ns,
+        max_latency_ns=m.max_latency_ns,
+        primary_metric_name=name,
+        primary_metric_key=key,
+        primary_metric_value=value,
+        primary_metric_unit=unit,
+        qps_with_loadgen_overhead=rates.qps_with_loadgen_overhead,
+        qps_without_loadgen_overhead=rates.qps_without_loadgen_overhead,
+        scheduled_samples_per_second=rates.scheduled_samples_per_second,
+        completed_samples_per_second=rates.completed_samples_per_second,
+        samples_per_second=rates.samples_per_second,
+        early_stopping=es.plain,
+        early_stopping_ttft=es.ttft,
+        early_stopping_tpot=es.tpot,
+        early_stopping_latency_ss_ns=es.latency_ss_ns,
+        early_stopping_latency_ms_ns=es.latency_ms_ns,
+        overlatency_query_count=rates.overlatency_query_count,
         tokens=tokens,
-        inferred_tokens_per_second=inferred_tps,
-        inferred_completed_tokens_per_second=inferred_done_tps,
-        issue_lag=_issue_lag(raw, stats.at(0.99)),
+        inferred_tokens_per_second=rates.inferred_tokens_per_second,
+        inferred_completed_tokens_per_second=rates.inferred_completed_tokens_per_second,
+        issue_lag=_issue_lag(raw, m.latency.at(0.99)),
         checks=tuple(checks),
         interrupted=raw.interrupted,
         interrupt_reason=raw.interrupt_reason,

@@ -25,8 +25,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from mlpace.loadgen.enums import TestScenario
-
 if TYPE_CHECKING:
     from mlpace.loadgen.effective import EffectiveSettings
 
@@ -39,8 +37,6 @@ MT19937_DEFAULT_SEED = 5489
 # Per-sample accuracy-log stream: mlpace draws it from a RandomState seeded with this constant so
 # that which samples are logged depends only on accuracy_log_rng_seed (through the offset).
 ACCURACY_SAMPLE_STREAM_SEED = MT19937_DEFAULT_SEED
-
-_POISSON_BLOCK = 1 << 16
 
 
 def _rng(seed: int) -> np.random.RandomState:
@@ -104,7 +100,7 @@ def loadable_sets(effective: EffectiveSettings, *, accuracy: bool) -> tuple[Samp
     _rng(effective.qsl_rng_seed).shuffle(order)
     chunks = [order[i : i + psc] for i in range(0, pool, psc)] if accuracy else [order[:psc]]
     pad = int(effective.samples_per_query) - 1
-    multi = effective.scenario == TestScenario.MultiStream
+    multi = effective.policy.contiguous_queries
     out = []
     for chunk in chunks:
         if multi and pad > 0 and chunk.shape[0] > 0:
@@ -115,64 +111,25 @@ def loadable_sets(effective: EffectiveSettings, *, accuracy: bool) -> tuple[Samp
     return tuple(out)
 
 
-def _round_up(value: int, multiple: int) -> int:
+def round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple if multiple > 0 else value
 
 
-def _constant_offsets(
+def constant_arrivals(
     period_ns: float, gen_duration_ns: int, min_queries: int, multiple: int
 ) -> I64:
-    # Query k is due at k * period; stop once the last one is at or past gen_duration.
+    """Query k due at k * period, until one is due at or past ``gen_duration_ns`` and there are
+    at least ``min_queries`` (then up to a multiple of ``multiple``, if > 0)."""
     needed = math.ceil(gen_duration_ns / period_ns) + 1 if gen_duration_ns > 0 else 1
     while needed > 1 and (needed - 2) * period_ns >= gen_duration_ns:
         needed -= 1  # float ceil can overshoot by one
     n = max(needed, min_queries, 1)
     if multiple > 0:
-        n = _round_up(n, multiple)
+        n = round_up(n, multiple)
     return np.floor(np.arange(n, dtype=np.float64) * period_ns).astype(np.int64)
 
 
-def _poisson_offsets(
-    rng: np.random.RandomState,
-    mean_gap_ns: float,
-    gen_duration_ns: int,
-    min_queries: int,
-    multiple: int,
-) -> I64:
-    # Arrival k is at the sum of the first k exponential gaps (arrival 0 at 0). Gaps are drawn
-    # in blocks from one stream, so the result does not depend on the block size.
-    expected = gen_duration_ns / mean_gap_ns if mean_gap_ns > 0 else 0.0
-    first_block = int(expected * 1.02 + 6.0 * math.sqrt(expected + 1.0)) + 16
-    blocks: list[npt.NDArray[np.float64]] = []
-    total = 0
-    last = 0.0
-    n_needed = -1
-    size = max(first_block, min_queries)
-    while True:
-        gaps = rng.exponential(mean_gap_ns, size=size)
-        times = np.cumsum(gaps) + last  # arrival times of queries total+1 .. total+size
-        blocks.append(times)
-        if n_needed < 0:
-            hit = np.searchsorted(times, gen_duration_ns, side="left")
-            if gen_duration_ns <= 0:
-                n_needed = 1
-            elif hit < times.shape[0]:
-                n_needed = total + 1 + int(hit) + 1
-        total += size
-        last = float(times[-1])
-        if n_needed >= 0:
-            n = max(n_needed, min_queries, 1)
-            if multiple > 0:
-                n = _round_up(n, multiple)
-            if total + 1 >= n:
-                break
-        size = _POISSON_BLOCK
-    arrivals = np.concatenate([np.zeros(1), *blocks])[:n]
-    offsets: I64 = np.floor(arrivals).astype(np.int64)
-    return offsets
-
-
-def _shuffled_passes(rng: np.random.RandomState, real: I64, total: int) -> I64:
+def shuffled_passes(rng: np.random.RandomState, real: I64, total: int) -> I64:
     """Back-to-back shuffled permutations of ``real``, cut to ``total`` entries."""
     size = int(real.shape[0])
     passes = -(-total // size)
@@ -191,93 +148,40 @@ def make_schedule(
     its hint still has queries), once for Server (which issues the whole list). In accuracy mode
     and with ``performance_issue_unique`` it is zero and every set entry is used exactly once.
     """
-    scenario = effective.scenario
+    policy = effective.policy
     spq = max(1, int(effective.samples_per_query))
     size = int(sample_set.distribution_end)
     real = sample_set.real
     sample_rng = _rng(effective.sample_index_rng_seed)
     schedule_rng = _rng(effective.schedule_rng_seed)
-    offline = scenario == TestScenario.Offline
-    server = scenario == TestScenario.Server
-    equal_issue = bool(effective.sample_concatenate_permutation) and not accuracy
+    period_ns = effective.arrival_period_ns
 
     if size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Schedule(empty, empty, empty, empty, 0, spq, 0)
 
-    lengths: I64 | None = None
+    lengths: I64 | None
     if accuracy:
         # Every entry exactly once, in shuffled order.
-        if scenario == TestScenario.MultiStream:
-            starts = np.arange(0, size, spq, dtype=np.int64)
-            sample_rng.shuffle(starts)
-            lengths = np.minimum(spq, size - starts)
-            pos = np.concatenate([np.arange(s, s + n) for s, n in zip(starts, lengths)])
-            indices = sample_set.indices[pos]
-        elif offline:
-            indices = real[sample_rng.permutation(size)]
-            lengths = np.array([size], dtype=np.int64)
-        else:
-            indices = real[sample_rng.permutation(size)]
+        indices, lengths = policy.accuracy_queries(sample_set, sample_rng, spq)
         n_queries = len(lengths) if lengths is not None else size
-        gen_duration_ns = 0
-        multiple = 0
+        offsets = policy.arrivals(schedule_rng, period_ns, 0, n_queries, 0)[:n_queries]
+        n = int(offsets.shape[0])
     else:
-        n_queries_min = int(effective.min_query_count)
-        gen_duration_ns = effective.target_duration_ns * (1 if server else 2)
-        multiple = size if equal_issue and not offline else 0
-        if effective.performance_issue_unique:
-            n_queries_min = max(1, size // spq) if not offline else 1
-            gen_duration_ns = 0
-            multiple = 0
-        n_queries = -1  # decided by the arrival generator below
-        indices = np.zeros(0, dtype=np.int64)
-
-    target_qps = float(effective.target_qps)
-    if target_qps <= 0:
-        target_qps = 1.0
-    period_ns = 1e9 / target_qps
-    if accuracy:
-        min_q, mult = n_queries, 0
-    else:
-        min_q, mult = n_queries_min, multiple
-    if server:
-        offsets = _poisson_offsets(schedule_rng, period_ns, gen_duration_ns, min_q, mult)
-    else:
-        offsets = _constant_offsets(period_ns, gen_duration_ns, min_q, mult)
-    if accuracy:
-        offsets = offsets[:n_queries]
-    n = int(offsets.shape[0])
-
-    if not accuracy:
+        equal_issue = bool(effective.sample_concatenate_permutation)
+        min_q, multiple, gen_duration_ns = policy.performance_query_bounds(
+            effective, size, spq, equal_issue
+        )
+        offsets = policy.arrivals(schedule_rng, period_ns, gen_duration_ns, min_q, multiple)
+        n = int(offsets.shape[0])
         if effective.performance_issue_same:
             same = int(effective.performance_issue_same_index)
             value = real[same if 0 <= same < size else 0]
-            indices = np.full(n * spq, value, dtype=np.int64)
-        elif effective.performance_issue_unique and not offline:
-            indices = real[sample_rng.permutation(size)][: n * spq]
-        elif offline:
-            if effective.performance_issue_unique:
-                total = size
-            elif equal_issue:
-                total = _round_up(spq, size)
-            else:
-                total = spq
-            if equal_issue and not effective.performance_issue_unique:
-                indices = _shuffled_passes(sample_rng, real, total)
-            else:
-                indices = np.resize(real, total)
-            lengths = np.full(n, total, dtype=np.int64)
-            if n > 1:
-                indices = np.tile(indices, n)
-        elif equal_issue:
-            indices = _shuffled_passes(sample_rng, real, n * spq)
-        elif scenario == TestScenario.MultiStream:
-            starts = sample_rng.randint(0, size, size=n).astype(np.int64)
-            pos = starts[:, None] + np.arange(spq, dtype=np.int64)[None, :]
-            indices = sample_set.indices[pos.ravel()]
+            indices, lengths = np.full(n * spq, value, dtype=np.int64), None
         else:
-            indices = real[sample_rng.randint(0, size, size=n * spq).astype(np.int64)]
+            indices, lengths = policy.performance_queries(
+                effective, sample_set, sample_rng, n, spq, equal_issue
+            )
     if lengths is None:
         lengths = np.full(n, spq, dtype=np.int64)
     starts_out = np.zeros(n, dtype=np.int64)
@@ -305,17 +209,7 @@ def accuracy_log_probability(effective: EffectiveSettings) -> float:
     target = int(effective.accuracy_log_sampling_target)
     if target <= 0:
         return float(effective.accuracy_log_probability)
-    min_duration_s = int(effective.min_duration_ms) / 1000.0
-    spq = int(effective.samples_per_query)
-    if effective.scenario == TestScenario.Offline:
-        expected = max(
-            float(effective.target_qps) * min_duration_s, float(effective.min_sample_count)
-        )
-    else:
-        expected = max(
-            float(effective.target_qps) * min_duration_s * spq,
-            float(int(effective.min_query_count) * spq),
-        )
+    expected = effective.policy.expected_sample_count(effective)
     if expected <= 0:
         return 1.0
     return target / expected

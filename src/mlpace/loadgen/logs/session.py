@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import mlpace
-from mlpace.loadgen.enums import TestScenario
 from mlpace.loadgen.log_settings import LogSettings
 from mlpace.loadgen.logs.accuracy import AccuracyLog
 from mlpace.loadgen.logs.detail import DetailLog
@@ -27,6 +27,7 @@ from mlpace.loadgen.stats import percentile_label
 
 if TYPE_CHECKING:
     from mlpace.loadgen.effective import EffectiveSettings
+    from mlpace.loadgen.scenarios import ScenarioPolicy
     from mlpace.loadgen.settings import TestSettings
 
 # The official LoadGen logs these contention counters after every pass; ours are always 0.
@@ -54,10 +55,10 @@ def test_datetime(wall_ns: int) -> str:
 test_datetime.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
-def result_items(result: RunResult) -> list[tuple[str, object]]:
-    """The ``result_*`` detail keys of a performance pass, in official order (§12.2 9-11)."""
+def result_items(result: RunResult, policy: ScenarioPolicy) -> list[tuple[str, object]]:
+    """The ``result_*`` detail keys of a performance pass, in official order (§12.2 9-11);
+    ``policy`` (the scenario's) gives its own keys."""
     r = result
-    sc = r.scenario
     tok = r.tokens if r.use_token_latencies else None
     items: list[tuple[str, object]] = [("result_validity", "VALID" if r.valid else "INVALID")]
     if r.has_check("perf_constraints"):
@@ -85,35 +86,7 @@ def result_items(result: RunResult) -> list[tuple[str, object]]:
             ),
         ]
     items.append(("result_query_count", r.queries_issued))
-    if sc == TestScenario.Server:
-        items.append(("result_overlatency_query_count", r.overlatency_query_count))
-    if sc == TestScenario.SingleStream:
-        items += [
-            ("result_qps_with_loadgen_overhead", r.qps_with_loadgen_overhead),
-            ("result_qps_without_loadgen_overhead", r.qps_without_loadgen_overhead),
-            ("early_stopping_latency_ss", r.early_stopping_latency_ss_ns),
-            ("early_stopping_latency_ms", r.early_stopping_latency_ms_ns),
-        ]
-    elif sc == TestScenario.MultiStream:
-        q = r.query_latency
-        if q is not None:
-            items += [
-                ("result_min_query_latency_ns", q.min_ns),
-                ("result_max_query_latency_ns", q.max_ns),
-                ("result_mean_query_latency_ns", q.mean_ns),
-            ]
-            items += [
-                (f"result_{percentile_label(p)}_percentile_per_query_latency_ns", v)
-                for p, v in q.percentiles_ns
-            ]
-        items.append(("early_stopping_latency_ms", r.early_stopping_latency_ms_ns))
-    elif sc == TestScenario.Server:
-        items += [
-            ("result_scheduled_samples_per_sec", r.scheduled_samples_per_second),
-            ("result_completed_samples_per_sec", r.completed_samples_per_second),
-        ]
-    else:
-        items.append(("result_samples_per_second", r.samples_per_second))
+    items += policy.detail_result_items(r)
     lat = r.latency
     items += [
         ("result_min_latency_ns", lat.min_ns),
@@ -124,7 +97,7 @@ def result_items(result: RunResult) -> list[tuple[str, object]]:
         (f"result_{percentile_label(p)}_percentile_latency_ns", v) for p, v in lat.percentiles_ns
     ]
     if tok is not None:
-        if sc != TestScenario.Offline:
+        if policy.measures_first_token:
             t = tok.ttft
             items += [
                 ("result_first_token_min_latency_ns", t.min_ns),
@@ -198,7 +171,9 @@ class LogSession:
         Path(out.outdir).mkdir(parents=True, exist_ok=True)
         self._closed = False
         self._finished = False
-        self._passes_ended: set[int] = set()
+        # Passes already closed, by identity: an id() could be reused by a later pass once an
+        # earlier probe's record is freed (FindPeakPerformance), so keep weak references.
+        self._passes_ended: list[weakref.ref[RawRun]] = []
         self.detail = DetailLog(
             self.paths["detail"], now_ns=now_ns, copy_to_stdout=out.copy_detail_to_stdout
         )
@@ -261,9 +236,9 @@ class LogSession:
 
     def end_pass(self, raw: RawRun) -> None:
         """Contention counters and power_begin/power_end after a pass (once per pass)."""
-        if id(raw) in self._passes_ended:
+        if any(ended() is raw for ended in self._passes_ended):
             return
-        self._passes_ended.add(id(raw))
+        self._passes_ended.append(weakref.ref(raw))
         for key in LOGGER_COUNTER_KEYS:
             self.event(key, 0)
         done = raw.completed_ns[raw.completed_ns >= 0]
@@ -279,7 +254,7 @@ class LogSession:
         """Result keys, num_errors, summary and trace; returns the summary text."""
         self.end_pass(raw)
         if result.has_metrics:
-            for key, value in result_items(result):
+            for key, value in result_items(result, effective.policy):
                 self.event(key, value)
             self.event("num_errors", self.detail.error_count)
             self.issue_lag(result.issue_lag)
@@ -300,7 +275,13 @@ class LogSession:
             sys.stdout.write(text)
             sys.stdout.flush()
         if "trace" in self.paths:
-            write_trace(self.paths["trace"], raw, origin_wall_ns=raw.start_wall_ns, pid=os.getpid())
+            write_trace(
+                self.paths["trace"],
+                raw,
+                effective.policy,
+                origin_wall_ns=raw.start_wall_ns,
+                pid=os.getpid(),
+            )
         self._finished = True
         return text
 

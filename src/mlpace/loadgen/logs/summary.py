@@ -1,6 +1,8 @@
 """The summary, ``mlperf_log_summary.txt``, in the official layout (reference §12.1).
 
-The official part is reproduced line for line (labels, padding, number formats: ``fixed`` for
+What every scenario's summary shares is here; each scenario's own lines (its headline metric,
+its additional stats) come from its policy (``effective.policy``). The official part is
+reproduced line for line (labels, padding, number formats: ``fixed`` for
 rates, ``%g`` for raw doubles, 0/1 for booleans). mlpace's own lines (issue lag, the warning
 when the load generator rather than the SUT dominates latency, incomplete samples, the reason
 of an interrupt) follow in a separate, clearly titled block after the official trailer, where
@@ -11,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlpace.loadgen.enums import TestScenario
 from mlpace.loadgen.logs.formatting import fixed, general, summary_value
 from mlpace.loadgen.results import ADVICE_MIN_QUERIES_SUMMARY, LAG_DOMINANCE_FRACTION, RunResult
-from mlpace.loadgen.stats import LatencyStats, percentile_label, percentile_short_label
+from mlpace.loadgen.stats import LatencyStats, percentile_label
 
 if TYPE_CHECKING:
     from mlpace.loadgen.effective import EffectiveSettings
+    from mlpace.loadgen.tokens import TokenMetrics
 
 RULE = "================================================"
 MLPACE_TITLE = "mlpace Additional Stats (not part of the official summary)"
@@ -27,7 +29,7 @@ def _yes(ok: bool) -> str:
     return "Yes" if ok else "NO"
 
 
-def _stats_lines(stats: LatencyStats) -> list[str]:
+def stats_lines(stats: LatencyStats) -> list[str]:
     """Min/Max/Mean and the percentile list with the official padding."""
     return [
         f"Min latency (ns)                : {stats.min_ns}",
@@ -95,36 +97,35 @@ def _parameters(eff: EffectiveSettings) -> list[str]:
     return lines
 
 
-def _official_body(r: RunResult, eff: EffectiveSettings, sut_name: str) -> list[str]:
-    sc = r.scenario
-    pct = percentile_short_label(r.target_latency_percentile)
-    tok = r.tokens if r.use_token_latencies else None
-    lines = [RULE, "MLPerf Results Summary", RULE]
-    lines += [f"SUT name : {sut_name}", f"Scenario : {sc.value}", f"Mode     : {eff.mode.value}"]
-    if sc == TestScenario.SingleStream:
-        lines.append(f"{pct}th percentile latency (ns) : {r.latency.target_ns}")
-    elif sc == TestScenario.MultiStream:
-        q = r.query_latency or LatencyStats.empty()
-        lines.append(f"{pct}th percentile latency (ns) : {q.target_ns}")
-    elif sc == TestScenario.Server:
-        lines.append(f"Completed samples per second    : {fixed(r.completed_samples_per_second)}")
-    else:
-        lines.append(f"Samples per second: {general(r.samples_per_second or 0.0)}")
-    if tok is not None:
-        if sc in (TestScenario.SingleStream, TestScenario.MultiStream):
-            lines.append(f"{pct}th first token percentile latency (ns) : {tok.ttft.target_ns}")
-        elif sc == TestScenario.Offline:
-            lines.append(f"Tokens per second: {general(tok.tokens_per_second or 0.0)}")
-        else:
-            lines.append(f"Completed tokens per second: {fixed(tok.completed_tokens_per_second)}")
-    if r.inferred_tokens_per_second is not None:
-        lines.append(f"Tokens per second (inferred): {general(r.inferred_tokens_per_second)}")
-    if r.inferred_completed_tokens_per_second is not None:
-        lines.append(
-            "Completed tokens per second (inferred): "
-            f"{fixed(r.inferred_completed_tokens_per_second)}"
-        )
-    lines.append(f"Result is : {'VALID' if r.valid else 'INVALID'}")
+def _token_stats_lines(tok: TokenMetrics) -> list[str]:
+    """First-token and time-per-output-token statistics (scenarios with a first token)."""
+    t = tok.ttft
+    lines = [
+        f"Min First Token latency (ns)                : {t.min_ns}",
+        f"Max First Token latency (ns)                : {t.max_ns}",
+        f"Mean First Token latency (ns)               : {t.mean_ns}",
+    ]
+    lines += [
+        f"{percentile_label(p)} percentile first token latency (ns)   : {v}"
+        for p, v in t.percentiles_ns
+    ]
+    lines.append("")
+    t = tok.tpot
+    lines += [
+        f"Min Time per Output Token (ns)                : {t.min_ns}",
+        f"Max Time per Output Token (ns)                : {t.max_ns}",
+        f"Mean Time per Output Token (ns)               : {t.mean_ns}",
+    ]
+    lines += [
+        f"{percentile_label(p)} percentile time to output token (ns)   : {v}"
+        for p, v in t.percentiles_ns
+    ]
+    return lines
+
+
+def _verdict_lines(r: RunResult) -> list[str]:
+    """``Result is`` with each official check and, when INVALID, the recommendations."""
+    lines = [f"Result is : {'VALID' if r.valid else 'INVALID'}"]
     if r.has_check("perf_constraints"):
         lines.append(f"  Performance constraints satisfied : {_yes(r.passed('perf_constraints'))}")
     lines.append(f"  Min duration satisfied : {_yes(r.passed('min_duration'))}")
@@ -140,64 +141,44 @@ def _official_body(r: RunResult, eff: EffectiveSettings, sut_name: str) -> list[
             lines.append(" * " + ADVICE_MIN_QUERIES_SUMMARY)
         for c in r.extension_failures:  # mlpace: why an otherwise valid run is INVALID
             lines.append(" * " + c.advice)
-    if sc != TestScenario.Offline:
-        if tok is None:
-            lines += ["Early Stopping Result:", r.early_stopping.text if r.early_stopping else ""]
-        else:
-            lines += [
-                "TTFT Early Stopping Result:",
-                r.early_stopping_ttft.text if r.early_stopping_ttft else "",
-                "TPOT Early Stopping Result:",
-                r.early_stopping_tpot.text if r.early_stopping_tpot else "",
-            ]
+    return lines
+
+
+def _early_stopping_lines(r: RunResult, tok: TokenMetrics | None) -> list[str]:
+    if tok is None:
+        return ["Early Stopping Result:", r.early_stopping.text if r.early_stopping else ""]
+    return [
+        "TTFT Early Stopping Result:",
+        r.early_stopping_ttft.text if r.early_stopping_ttft else "",
+        "TPOT Early Stopping Result:",
+        r.early_stopping_tpot.text if r.early_stopping_tpot else "",
+    ]
+
+
+def _official_body(r: RunResult, eff: EffectiveSettings, sut_name: str) -> list[str]:
+    policy = eff.policy
+    tok = r.tokens if r.use_token_latencies else None
+    lines = [RULE, "MLPerf Results Summary", RULE]
+    lines += [f"SUT name : {sut_name}", f"Scenario : {r.scenario.value}"]
+    lines.append(f"Mode     : {eff.mode.value}")
+    lines += policy.summary_result_lines(r, tok)
+    if r.inferred_tokens_per_second is not None:
+        lines.append(f"Tokens per second (inferred): {general(r.inferred_tokens_per_second)}")
+    if r.inferred_completed_tokens_per_second is not None:
+        lines.append(
+            "Completed tokens per second (inferred): "
+            f"{fixed(r.inferred_completed_tokens_per_second)}"
+        )
+    lines += _verdict_lines(r)
+    if policy.uses_early_stopping:
+        lines += _early_stopping_lines(r, tok)
     lines += ["", RULE, "Additional Stats", RULE]
-    if sc == TestScenario.SingleStream:
-        lines.append(f"QPS w/ loadgen overhead         : {fixed(r.qps_with_loadgen_overhead)}")
-        lines.append(f"QPS w/o loadgen overhead        : {fixed(r.qps_without_loadgen_overhead)}")
-        lines.append("")
-    elif sc == TestScenario.Server:
-        lines.append(f"Scheduled samples per second : {fixed(r.scheduled_samples_per_second)}")
-    elif sc == TestScenario.MultiStream:
-        lines.append("Per-query latency:  ")
-        lines += _stats_lines(r.query_latency or LatencyStats.empty())
-    if sc != TestScenario.MultiStream:
-        lines += _stats_lines(r.latency)
+    lines += policy.summary_stats_lines(r)
     if tok is not None:
         lines.append("")
-        if sc == TestScenario.SingleStream:
-            lines.append(
-                f"TPS w/ loadgen overhead         : {fixed(tok.tps_with_loadgen_overhead)}"
-            )
-            lines.append(
-                f"TPS w/o loadgen overhead        : {fixed(tok.tps_without_loadgen_overhead)}"
-            )
-        elif sc == TestScenario.Server:
-            lines.append(
-                "Completed tokens per second                 : "
-                f"{fixed(tok.completed_tokens_per_second)}"
-            )
-        if sc != TestScenario.Offline:
-            t = tok.ttft
-            lines += [
-                f"Min First Token latency (ns)                : {t.min_ns}",
-                f"Max First Token latency (ns)                : {t.max_ns}",
-                f"Mean First Token latency (ns)               : {t.mean_ns}",
-            ]
-            lines += [
-                f"{percentile_label(p)} percentile first token latency (ns)   : {v}"
-                for p, v in t.percentiles_ns
-            ]
-            lines.append("")
-            t = tok.tpot
-            lines += [
-                f"Min Time per Output Token (ns)                : {t.min_ns}",
-                f"Max Time per Output Token (ns)                : {t.max_ns}",
-                f"Mean Time per Output Token (ns)               : {t.mean_ns}",
-            ]
-            lines += [
-                f"{percentile_label(p)} percentile time to output token (ns)   : {v}"
-                for p, v in t.percentiles_ns
-            ]
+        lines += policy.summary_token_lines(r, tok)
+        if policy.measures_first_token:
+            lines += _token_stats_lines(tok)
     lines += ["", RULE, "Test Parameters Used", RULE]
     lines += _parameters(eff)
     return lines

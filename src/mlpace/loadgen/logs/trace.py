@@ -2,7 +2,8 @@
 
 Written at the end of the run, streamed in chunks. Per sample a "Sample" begin/end pair (begin
 at the sample's latency base, end at its completion); Server runs add a "Latency" counter per
-sample ("Token_Latency" in token runs, up to the first token). To keep the file usable, at most
+sample ("Token_Latency" in token runs, up to the first token): the policy's
+``trace_latency_counter``. To keep the file usable, at most
 ``max_samples`` samples get events (the first ones issued); ``otherData`` says how many were
 written and how many there were. Times are microseconds with 3 decimals from the run's start.
 """
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mlpace.loadgen.enums import TestScenario
 from mlpace.loadgen.raw import RawRun
+
+if TYPE_CHECKING:
+    from mlpace.loadgen.scenarios import ScenarioPolicy
 
 MAX_TRACE_SAMPLES = 100_000
 _CHUNK = 4096
@@ -28,22 +32,18 @@ def _us(ns: int) -> str:
 def write_trace(
     path: Path,
     raw: RawRun,
+    policy: ScenarioPolicy,
     *,
     origin_wall_ns: int = 0,
     pid: int | None = None,
     max_samples: int = MAX_TRACE_SAMPLES,
 ) -> int:
-    """Write the trace; returns how many samples got events."""
+    """Write the trace (``policy``: the run's scenario's); returns how many samples got events."""
     pid = os.getpid() if pid is None else pid
     n = raw.issued_sample_count
     written = min(n, max_samples)
-    if raw.scenario == TestScenario.Server:
-        base = raw.scheduled_ns
-    elif raw.scenario == TestScenario.Offline:
-        base = np.zeros_like(raw.completed_ns)
-    else:
-        base = raw.issued_ns
-    server = raw.scenario == TestScenario.Server
+    base = policy.latency_base_ns(raw)
+    server = policy.trace_latency_counter
     tokens = bool(np.any(raw.first_token_ns[:written] >= 0))
     with open(path, "w", encoding="ascii") as out:
         out.write('{"traceEvents":[\n')
