@@ -4,8 +4,29 @@ Every extension here is optional: a failed build leaves a warning, and the packa
 its pure-Python (or NumPy) implementation of the same thing, chosen at import time.
 """
 
-from setuptools import Extension, setup
+import sys
 
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+# Each module named here has a pure-Python twin; append new ones with optional=True.
 EXTENSIONS: list[Extension] = []
 
-setup(ext_modules=EXTENSIONS)
+
+class OptionalBuildExt(build_ext):
+    """Builds what it can; a missing compiler or header costs speed, never the install."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # noqa: BLE001 - any build failure falls back to Python
+            print(f"mlpace: compiled extensions skipped ({exc}); using pure Python", file=sys.stderr)
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as exc:  # noqa: BLE001
+            print(f"mlpace: {ext.name} not built ({exc}); using pure Python", file=sys.stderr)
+
+
+setup(ext_modules=EXTENSIONS, cmdclass={"build_ext": OptionalBuildExt})
