@@ -19,13 +19,13 @@ class OptionalBuildExt(build_ext):
     def run(self) -> None:
         try:
             super().run()
-        except Exception as exc:  # noqa: BLE001 - any build failure falls back to Python
-            print(f"mlpace: compiled extensions skipped ({exc}); using pure Python", file=sys.stderr)
+        except Exception as exc:  # any build failure falls back to Python
+            print(f"mlpace: extensions skipped ({exc}); using pure Python", file=sys.stderr)
 
     def build_extension(self, ext: Extension) -> None:
         try:
             super().build_extension(ext)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             print(f"mlpace: {ext.name} not built ({exc}); using pure Python", file=sys.stderr)
 
 
