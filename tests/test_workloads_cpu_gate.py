@@ -1,85 +1,94 @@
 """The wait for a free core before a timing attempt (``mlpace.workloads._cpu_gate``), with a
-scripted /proc/stat and a fake clock: no test waits."""
+scripted /proc/stat, CPU time and clock: no test waits or spins."""
 
 from __future__ import annotations
 
 from mlpace.workloads import _cpu_gate as gate
 
 
-def stat(idle: int, busy: int, cores: int = 2) -> str:
-    """A /proc/stat text whose totals are ``busy`` user and ``idle`` idle jiffies."""
-    lines = [f"cpu  {busy} 0 0 {idle} 0 0 0 0 0 0"]
+def stat(user: int, idle: int, steal: int, cores: int = 2) -> str:
+    lines = [f"cpu  {user} 0 0 {idle} 0 0 0 {steal} 0 0"]
     lines += [f"cpu{i} 0 0 0 0 0 0 0 0 0 0" for i in range(cores)]
     return "\n".join([*lines, "intr 1 2 3", "ctxt 99"]) + "\n"
 
 
-class Script:
-    """Reads /proc/stat from a list; sleep advances the fake clock."""
+class Machine:
+    """Each spin of s seconds: our thread gets ``share`` x s of CPU; /proc/stat (2 cores,
+    100 jiffies a second each) gains the scripted (others' busy cores, steal cores)."""
 
-    def __init__(self, deltas: list[tuple[int, int]]) -> None:
-        self.idle = self.busy = 0
-        self.deltas = deltas
-        self.now = 0.0
-        self.reads = 0
+    def __init__(self, samples: list[tuple[float, float, float]]) -> None:
+        self.samples = samples  # (our share, others' cores, stolen cores) per spin
+        self.now = self.cpu = 0.0
+        self.user = self.idle = self.steal = 0.0
+        self.spins = 0
 
-    def read(self) -> str | None:
-        if self.reads:
-            d_idle, d_busy = self.deltas[min(self.reads - 1, len(self.deltas) - 1)]
-            self.idle += d_idle
-            self.busy += d_busy
-        self.reads += 1
-        return stat(self.idle, self.busy)
+    def read(self) -> str:
+        return stat(round(self.user), round(self.idle), round(self.steal))
 
-    def sleep(self, seconds: float) -> None:
+    def spin(self, seconds: float) -> None:
+        share, others, stolen = self.samples[min(self.spins, len(self.samples) - 1)]
+        self.spins += 1
         self.now += seconds
+        self.cpu += share * seconds
+        jiffies = 100 * seconds
+        self.user += (share + others) * jiffies
+        self.steal += stolen * jiffies
+        self.idle += (2 - share - others - stolen) * jiffies
 
-    def clock(self) -> float:
-        return self.now
+    def gate(self, lines: list[str]) -> gate.CpuGate:
+        return gate.CpuGate(lines.append, self.read, lambda: self.now, self.spin, lambda: self.cpu)
 
 
-def make(script: Script, lines: list[str]) -> gate.CpuGate:
-    return gate.CpuGate(lines.append, script.read, script.clock, script.sleep)
-
-
-def test_idle_cores_counts_idle_and_iowait_jiffies() -> None:
-    assert gate.idle_cores(stat(0, 0), stat(50, 50)) == 1.0  # half of 2 cores
+def test_usage_splits_idle_steal_and_busy_time() -> None:
+    used = gate.usage(stat(0, 0, 0), stat(50, 30, 20))
+    assert used is not None and used.cores == 2
+    assert (used.idle, used.steal) == (0.6, 0.4) and abs(used.busy - 1.0) < 1e-12
     with_iowait = "cpu  10 0 0 20 20 0 0 0 0 0\ncpu0 0\ncpu1 0\n"
-    assert gate.idle_cores(stat(0, 0), with_iowait) == 1.6  # (20 + 20) / 50 x 2
-    assert gate.idle_cores("garbage", stat(1, 1)) is None
-    assert gate.idle_cores(stat(5, 5), stat(5, 5)) is None  # no time passed
+    assert gate.usage(stat(0, 0, 0), with_iowait) == gate.Usage(2, 1.6, 0.0, 0.4)
+    assert gate.usage("garbage", stat(1, 1, 0)) is None
+    assert gate.usage(stat(5, 5, 0), stat(5, 5, 0)) is None  # no time passed
 
 
 def test_a_free_core_lets_the_attempt_run_at_once_and_silently() -> None:
     lines: list[str] = []
-    script = Script([(60, 40)])  # 1.2 idle cores
-    result = make(script, lines)("Server attempt 1")
-    assert result.free and result.waited_s == gate.SAMPLE_S
-    assert result.idle_cores is not None and abs(result.idle_cores - 1.2) < 1e-9
-    assert lines == []
+    machine = Machine([(1.0, 0.9, 0.0)])  # another process uses a core; the other is ours
+    result = machine.gate(lines)("Server attempt 1")
+    assert result.free and result.share == 1.0 and result.waited_s == gate.SAMPLE_S
+    assert lines == [] and machine.spins == 1
 
 
 def test_a_busy_machine_waits_until_a_core_frees_and_says_so() -> None:
     lines: list[str] = []
-    script = Script([(10, 90), (10, 90), (10, 90), (50, 50)])  # 0.2 idle cores, then 1.0
-    result = make(script, lines)("Server attempt 2")
+    # two other processes on both cores: our spinning thread gets a third of a core
+    machine = Machine([(0.34, 1.66, 0.0)] * 3 + [(0.99, 0.5, 0.0)])
+    result = machine.gate(lines)("Server attempt 2")
     assert result.free and result.waited_s == 4 * gate.SAMPLE_S
     assert len(lines) == 2
-    assert "Server attempt 2: other processes keep the cores busy (idle 0.20 cores)" in lines[0]
-    assert "waiting up to 6 s" in lines[0]
+    assert "Server attempt 2: the cores are busy (a spinning thread got 0.34 of a core" in lines[0]
+    assert "other processes used 1.66 of 2 cores" in lines[0] and "waiting up to 6 s" in lines[0]
     assert "a core is free after 1.0 s" in lines[1]
+
+
+def test_steal_by_the_host_counts_as_busy_even_if_our_clock_misses_it() -> None:
+    lines: list[str] = []
+    # the thread clock says a full core, but the host took 0.6 cores meanwhile
+    machine = Machine([(1.0, 0.0, 0.6)] * 2 + [(1.0, 0.0, 0.0)])
+    result = machine.gate(lines)("Server peak search")
+    assert result.free and machine.spins == 3
+    assert "got 0.40 of a core" in lines[0] and "the host took 0.60 for other machines" in lines[0]
 
 
 def test_the_wait_is_bounded() -> None:
     lines: list[str] = []
-    script = Script([(0, 100)])  # never idle
-    result = make(script, lines)("Server peak search")
+    machine = Machine([(0.3, 1.7, 0.0)])  # never free
+    result = machine.gate(lines)("Server peak search")
     assert not result.free and result.waited_s == gate.MAX_WAIT_S
-    assert script.reads == gate.MAX_WAIT_S / gate.SAMPLE_S + 1
+    assert machine.spins == gate.MAX_WAIT_S / gate.SAMPLE_S
     assert "no core became free within 6 s" in lines[-1] and "running anyway" in lines[-1]
 
 
 def test_without_proc_stat_it_does_nothing() -> None:
-    slept: list[float] = []
-    g = gate.CpuGate(print, lambda: None, lambda: 0.0, slept.append)
+    spun: list[float] = []
+    g = gate.CpuGate(print, lambda: None, lambda: 0.0, spun.append, lambda: 0.0)
     assert g("x") == gate.GateResult(0.0, None, True)
-    assert slept == []
+    assert spun == []
