@@ -54,6 +54,7 @@ def test_a_free_core_lets_the_attempt_run_at_once_and_silently() -> None:
     machine = Machine([(1.0, 0.9, 0.0)])  # another process uses a core; the other is ours
     result = machine.gate(lines)("Server attempt 1")
     assert result.free and result.share == 1.0 and result.waited_s == gate.SAMPLE_S
+    assert result.core_free is True
     assert lines == [] and machine.spins == 1
 
 
@@ -83,6 +84,7 @@ def test_the_wait_is_bounded() -> None:
     machine = Machine([(0.3, 1.7, 0.0)])  # never free
     result = machine.gate(lines)("Server peak search")
     assert not result.free and result.waited_s == gate.MAX_WAIT_S
+    assert result.core_free is False
     assert machine.spins == gate.MAX_WAIT_S / gate.SAMPLE_S
     assert "no core became free within 6 s" in lines[-1] and "running anyway" in lines[-1]
 
@@ -91,4 +93,5 @@ def test_without_proc_stat_it_does_nothing() -> None:
     spun: list[float] = []
     g = gate.CpuGate(print, lambda: None, lambda: 0.0, spun.append, lambda: 0.0)
     assert g("x") == gate.GateResult(0.0, None, True)
+    assert g("x").core_free is None  # nothing measured: the policy must not assume a free core
     assert spun == []

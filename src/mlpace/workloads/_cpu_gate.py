@@ -95,6 +95,11 @@ class GateResult:
     share: float | None  # the share of a core the spinning thread got last (None: not measured)
     free: bool
 
+    @property
+    def core_free(self) -> bool | None:
+        """Whether a core was found free; None when nothing was measured (no /proc/stat)."""
+        return None if self.share is None else self.free
+
 
 @dataclass
 class CpuGate:

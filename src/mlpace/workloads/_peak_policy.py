@@ -8,6 +8,9 @@ as the attempts show it must be. Each INVALID attempt is classified and mapped t
   latency bound: other processes delayed the load generator itself): wait
   :data:`BUSY_WAIT_S` and repeat at the same rate the first time, at :data:`BUSY_FACTOR` of it
   after that (a burst of noise passes; a machine that stays busy needs a margin);
+* **load generator crowded out** (the same issue lag, but a core was free just before the
+  attempt, :mod:`mlpace.workloads._cpu_gate`): the SUT's own threads took the cores the load
+  generator needs at this rate, and waiting does not change that: :data:`BUSY_FACTOR` at once;
 * **SUT too slow** (the latency percentile missed the bound with a low issue lag):
   :data:`SLOW_FACTOR` of the rate;
 * **too few queries** (the latency met the bound but early stopping needs more queries): the
@@ -60,7 +63,7 @@ ES_MIN_QUERIES = 459
 FLOOR_QUERIES = 1200
 MAX_STRETCH = 3.0
 
-Kind = Literal["busy", "slow", "queries", "other", "valid"]
+Kind = Literal["busy", "crowded", "slow", "queries", "other", "valid"]
 # Checks a different rate or query count can fix; any other failing check stops the attempts.
 _RATE_CHECKS = frozenset({"perf_constraints", "early_stopping", "min_queries"})
 
@@ -97,6 +100,8 @@ class Attempt:
     bound_ns: int
     started_s: float
     ended_s: float
+    # Whether a core was free just before the attempt (None: not known)
+    core_free: bool | None = None
 
     @property
     def valid(self) -> bool:
@@ -119,7 +124,14 @@ class Step:
 
 
 def attempt_of(
-    result: Any, *, number: int, qps: float, min_query_count: int, started_s: float, ended_s: float
+    result: Any,
+    *,
+    number: int,
+    qps: float,
+    min_query_count: int,
+    started_s: float,
+    ended_s: float,
+    core_free: bool | None = None,
 ) -> Attempt:
     """An :class:`Attempt` from a LoadGen ``RunResult`` (read only: checks and issue lag)."""
     required = 0
@@ -137,6 +149,7 @@ def attempt_of(
         bound_ns=int(result.target_latency_ns),
         started_s=started_s,
         ended_s=ended_s,
+        core_free=core_free,
     )
 
 
@@ -146,7 +159,7 @@ def classify(a: Attempt) -> Kind:
     if any(name not in _RATE_CHECKS for name in a.failed):
         return "other"
     if a.busy:
-        return "busy"
+        return "crowded" if a.core_free else "busy"
     if "perf_constraints" in a.failed:
         return "slow"
     return "queries"
@@ -201,6 +214,12 @@ def _proposal(history: Sequence[Attempt], limits: Limits) -> Step:
             )
         why = f"the machine is still busy ({lag}); waiting {BUSY_WAIT_S:g} s"
         return _lower(last, BUSY_FACTOR, why, limits, BUSY_WAIT_S)
+    if kind == "crowded":
+        why = (
+            f"the load generator fell behind ({lag}) although a core was free before the "
+            "attempt: the SUT's own threads crowd it out at this rate"
+        )
+        return _lower(last, BUSY_FACTOR, why, limits)
     if kind == "slow":
         why = (
             f"the SUT is too slow at {_qps(last.qps)} (the latency percentile missed the "

@@ -331,7 +331,8 @@ def measure_at_peak(
         if step.wait_s > 0:
             sleep(step.wait_s)
         label = f"Server attempt {n}"
-        gate(label)
+        # a GateResult says whether a core was free (a plain callable may say nothing)
+        core_free = getattr(gate(label), "core_free", None)
         say(
             f"mlpace: {label}/{MAX_ATTEMPTS} at {step.qps:,.1f} QPS ({step.qps / peak_qps:.0%} "
             f"of the peak), at least {step.min_query_count:,} queries ..."
@@ -349,6 +350,7 @@ def measure_at_peak(
             min_query_count=step.min_query_count,
             started_s=start - t0,
             ended_s=clock() - t0,
+            core_free=core_free,
         )
         history.append(a)
         step = next_step(history, limits)
