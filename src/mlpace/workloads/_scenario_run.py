@@ -288,13 +288,12 @@ def _performance(
     return row, settings
 
 
-def _peak_estimate(ctx: Context, settings: TestSettings) -> float:
-    """The calibration's guess at the Server peak: batches of the calibrated size when one
-    fits in the latency bound, single samples otherwise."""
-    cal = ctx.cal
-    if cal.batch_s * 1e9 < settings.server_target_latency_ns:
-        return max(cal.single_capacity_qps, cal.batch_throughput)
-    return cal.single_capacity_qps
+def _peak_estimate(ctx: Context) -> float:
+    """The calibration's guess at the Server peak: the workers' single-sample capacity. A
+    batching SUT does better, so a search peak below half of it means the probes met other
+    work (the calibrated batch throughput overestimates a latency-bound Server run, and would
+    repeat the search on every run)."""
+    return ctx.cal.single_capacity_qps
 
 
 def _default_server(
@@ -318,7 +317,7 @@ def _default_server(
         run_pass,
         settings,
         lower_qps=max(_server_lower_bound(ctx), fastest),
-        estimate_qps=_peak_estimate(ctx, settings),
+        estimate_qps=_peak_estimate(ctx),
         peak_dir=plan.peak_dir,
         say=say,
         gate=gate,
