@@ -4,10 +4,17 @@ clock) so every decision is deterministic."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from cli_helpers import check_logs
 from mlpace.loadgen import enums
 from mlpace.loadgen.settings import TestSettings
 from mlpace.workloads import peak
@@ -264,3 +271,82 @@ def test_a_low_peak_stays_bounded_in_time(tmp_path: Path) -> None:
     # fewer than the 459 queries early stopping needs: no second attempt
     assert [s.min_query_count for s in fake.asked] == [840]
     assert not figure.valid and "459 queries" in figure.notes[-2]
+
+
+# ------------------------------------------------------------------------------ slow
+SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
+PEAK = re.compile(r"FindPeakPerformance: peak target_qps ([0-9.]+)")
+
+
+def _summary(path: Path) -> dict[str, str]:
+    """``key : value`` lines of a summary (the first occurrence of each key)."""
+    out: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() not in out:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _check_server_figure(root: Path, stdout: str, stderr: str) -> str:
+    """The Server figure is a VALID full run at a rate the peak search measured (the peak or a
+    step of the attempt policy below it), not a fixed cap; every search and attempt kept its
+    logs. Returns a line for the failure message."""
+    base = root / "results" / "mlpace-numpy-cpu" / "digits"
+    for scenario in SCENARIOS:
+        summary = _summary(base / scenario / "performance" / "run_1" / "mlperf_log_summary.txt")
+        assert summary["Result is"] == "VALID", (scenario, summary)
+        assert summary["Mode"] == "PerformanceOnly"
+    server = _summary(base / "Server" / "performance" / "run_1" / "mlperf_log_summary.txt")
+    target = float(server["target_qps"])
+    completed = float(server["Completed samples per second"])
+    peak_dir = root / "peak_search" / "mlpace-numpy-cpu" / "digits" / "Server"
+    peaks = [
+        float(m.group(1))
+        for detail in sorted(peak_dir.glob("search_*/mlperf_log_detail.txt"))
+        for m in PEAK.finditer(detail.read_text())
+    ]
+    assert peaks, "no FindPeakPerformance search found a peak"
+    peak = max(peaks)
+    attempts = sorted(peak_dir.glob("attempt_*"))
+    n = len(attempts) + 1
+    # at most 6 attempts, each at most halving the rate: 1/32 of the peak is the floor
+    assert 1 <= n <= 6
+    assert peak / 2 ** (n - 1) - 0.1 <= target <= peak + 0.1, (target, peak, n)
+    assert target != 600.0  # the old fixed cap
+    assert abs(completed - target) <= 0.05 * target, (completed, target)
+    assert f"comes from attempt {n} ({n} in all): {target:,.1f} QPS" in stderr
+    shown = re.search(
+        rf"([\d,.]+) samples/s \(completed samples per second; attempt {n} at", stdout
+    )
+    assert shown is not None and abs(float(shown.group(1).replace(",", "")) - completed) < 0.01
+    assert f"of the {peak:,.0f} QPS search peak" in stdout
+    return f"Server {completed:,.0f}/s at {target:,.1f} QPS, attempt {n}, peak {peak:,.1f}"
+
+
+@pytest.mark.slow
+def test_default_run_five_times_in_a_row_all_valid(tmp_path: Path) -> None:
+    """``mlpace run`` with no arguments, as a new user types it, five times: all VALID, each
+    Server figure a measured rate under the search's peak."""
+    env = dict(os.environ)
+    figures = []
+    for i in range(5):
+        proc = subprocess.run(
+            [sys.executable, "-m", "mlpace.cli.main"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        where = f"run {i + 1}:\n{proc.stdout}\n{proc.stderr[-3000:]}"
+        assert proc.returncode == 0, where
+        assert "all VALID, accuracy met" in proc.stdout, where
+        assert "Traceback" not in proc.stdout + proc.stderr
+        if i:
+            assert "moved the earlier run" in proc.stderr
+        root = tmp_path / "mlpace-results"
+        figures.append(_check_server_figure(root, proc.stdout, proc.stderr))
+        check_logs(root / "results")
+        check_logs(root / "peak_search")
+    print("\n".join(figures))
