@@ -320,7 +320,9 @@ def _check_server_figure(root: Path, stdout: str, stderr: str) -> str:
         rf"([\d,.]+) samples/s \(completed samples per second; attempt {n} at", stdout
     )
     assert shown is not None and abs(float(shown.group(1).replace(",", "")) - completed) < 0.01
-    assert f"of the {peak:,.0f} QPS search peak" in stdout
+    assert f"of the {peak:,.1f} QPS search peak" in stderr
+    in_table = re.search(r"of the ([\d,]+) QPS search peak\)", stdout)
+    assert in_table is not None and abs(float(in_table.group(1).replace(",", "")) - peak) <= 1
     return f"Server {completed:,.0f}/s at {target:,.1f} QPS, attempt {n}, peak {peak:,.1f}"
 
 
@@ -346,7 +348,10 @@ def test_default_run_five_times_in_a_row_all_valid(tmp_path: Path) -> None:
         if i:
             assert "moved the earlier run" in proc.stderr
         root = tmp_path / "mlpace-results"
-        figures.append(_check_server_figure(root, proc.stdout, proc.stderr))
+        try:
+            figures.append(_check_server_figure(root, proc.stdout, proc.stderr))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{where}") from None
         check_logs(root / "results")
         check_logs(root / "peak_search")
     print("\n".join(figures))
