@@ -178,7 +178,27 @@ def test_a_peak_near_the_estimate_is_searched_once(tmp_path: Path) -> None:
     assert (found.peak_qps, found.index, found.notes) == (6_000.0, 1, ())
 
 
-def _measure(fake: Recorder, tmp_path: Path, clock: FakeClock, peak_qps: float = 10_000.0) -> Any:
+class FakeMeter:
+    """Other work during each attempt, from a script (cores)."""
+
+    def __init__(self, others: list[float | None]) -> None:
+        self.others = others
+        self.started = 0
+
+    def start(self) -> None:
+        self.started += 1
+
+    def stop(self) -> float | None:
+        return self.others.pop(0)
+
+
+def _measure(
+    fake: Recorder,
+    tmp_path: Path,
+    clock: FakeClock,
+    peak_qps: float = 10_000.0,
+    meter: FakeMeter | None = None,
+) -> Any:
     def timed(settings: TestSettings, out_dir: Path) -> Any:
         clock.now += 4.5
         return fake(settings, out_dir)
@@ -193,6 +213,7 @@ def _measure(fake: Recorder, tmp_path: Path, clock: FakeClock, peak_qps: float =
         say=lines.append,
         clock=clock,
         sleep=clock.sleep,
+        meter=meter,
     )
     return figure, lines
 
@@ -251,6 +272,21 @@ def test_attempts_follow_the_policy_and_keep_every_log(tmp_path: Path) -> None:
         "comes from attempt 5 (5 in all): 4,000.0 QPS (40% of the 10,000.0 QPS" in figure.notes[-1]
     )
     assert sum("INVALID" in line for line in lines) == 4
+
+
+def test_the_meter_tells_a_busy_machine_from_a_crowded_load_generator(tmp_path: Path) -> None:
+    fake = Recorder(
+        [_verdict("perf_constraints", lag_ms=4.0), _verdict("perf_constraints", lag_ms=4.0)]
+        + [_verdict()]
+    )
+    clock = FakeClock()
+    meter = FakeMeter([0.05, 0.9, 0.0])
+    figure, _ = _measure(fake, tmp_path, clock, meter=meter)
+    # little other work: lower at once; then much: wait and repeat the same rate
+    assert [s.server_target_qps for s in fake.asked] == [10_000.0, 8_000.0, 8_000.0]
+    assert clock.slept == [2.0] and meter.started == 3
+    assert "crowd" in figure.notes[0] and "machine was busy" in figure.notes[1]
+    assert figure.valid and figure.attempt == 3 and figure.attempts[1].others_cores == 0.9
 
 
 def test_the_attempts_give_up_with_the_reason(tmp_path: Path) -> None:

@@ -64,17 +64,19 @@ def test_a_busy_machine_waits_and_repeats_then_lowers_to_80_percent() -> None:
     assert "still busy" in second.reason and "80%" in second.reason
 
 
-def test_a_lagging_load_generator_with_a_free_core_lowers_at_once() -> None:
-    # a core was free before the attempt: the SUT's own threads crowded the load generator out
-    crowded = replace(attempt(1, failed=("perf_constraints",), lag_ms=4.0), core_free=True)
+def test_a_lagging_load_generator_with_little_other_work_lowers_at_once() -> None:
+    # other work took 0.1 cores during the attempt: the SUT's own threads crowded it out
+    crowded = replace(attempt(1, failed=("perf_constraints",), lag_ms=4.0), others_cores=0.1)
     step = pp.next_step([crowded], LIMITS)
     assert (step.action, step.qps, step.wait_s) == ("run", 8_000.0, 0.0)
-    assert "crowd" in step.reason and "a core was free" in step.reason
+    assert "crowd" in step.reason and "other work took 0.10 cores" in step.reason
     # it does not use up the busy machine's one repeat at the same rate
-    busy = replace(crowded, number=2, qps=8_000.0, core_free=False)
-    assert pp.next_step([crowded, busy], LIMITS).qps == 8_000.0
+    busy = replace(crowded, number=2, qps=8_000.0, others_cores=0.6)
+    step = pp.next_step([crowded, busy], LIMITS)
+    assert (step.qps, step.wait_s) == (8_000.0, pp.BUSY_WAIT_S)
+    assert "other work took 0.60 cores" in step.reason
     # unknown (no /proc/stat): treated as a busy machine
-    assert pp.next_step([replace(crowded, core_free=None)], LIMITS).wait_s == pp.BUSY_WAIT_S
+    assert pp.next_step([replace(crowded, others_cores=None)], LIMITS).wait_s == pp.BUSY_WAIT_S
 
 
 def test_a_slow_sut_halves_the_rate() -> None:

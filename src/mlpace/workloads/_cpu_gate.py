@@ -20,7 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FREE_CORE", "MAX_WAIT_S", "SAMPLE_S", "CpuGate", "GateResult", "Usage", "usage"]
+__all__ = [
+    "FREE_CORE",
+    "MAX_WAIT_S",
+    "SAMPLE_S",
+    "CpuGate",
+    "GateResult",
+    "LoadMeter",
+    "Usage",
+    "usage",
+]
 
 MAX_WAIT_S = 6.0
 SAMPLE_S = 0.25
@@ -95,11 +104,6 @@ class GateResult:
     share: float | None  # the share of a core the spinning thread got last (None: not measured)
     free: bool
 
-    @property
-    def core_free(self) -> bool | None:
-        """Whether a core was found free; None when nothing was measured (no /proc/stat)."""
-        return None if self.share is None else self.free
-
 
 @dataclass
 class CpuGate:
@@ -161,3 +165,30 @@ class CpuGate:
                     f"{self.max_wait_s:g} s for a free core ..."
                 )
                 said = True
+
+
+@dataclass
+class LoadMeter:
+    """What other work took while a timing run ran: the host's steal plus other processes'
+    CPU time (all of it but ours), in cores; ``None`` where /proc/stat cannot tell."""
+
+    read: StatReader = read_proc_stat
+    clock: Callable[[], float] = time.perf_counter
+    own_cpu: Callable[[], float] = time.process_time  # every thread of this process
+    _start: tuple[str, float, float] | None = None
+
+    def start(self) -> None:
+        text = self.read()
+        self._start = None if text is None else (text, self.clock(), self.own_cpu())
+
+    def stop(self) -> float | None:
+        if self._start is None:
+            return None
+        text0, t0, cpu0 = self._start
+        self._start = None
+        text, wall = self.read(), self.clock() - t0
+        used = None if text is None or wall <= 0 else usage(text0, text)
+        if used is None:
+            return None
+        ours = (self.own_cpu() - cpu0) / wall
+        return max(0.0, used.busy - ours) + used.steal

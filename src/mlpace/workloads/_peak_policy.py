@@ -8,9 +8,10 @@ as the attempts show it must be. Each INVALID attempt is classified and mapped t
   latency bound: other processes delayed the load generator itself): wait
   :data:`BUSY_WAIT_S` and repeat at the same rate the first time, at :data:`BUSY_FACTOR` of it
   after that (a burst of noise passes; a machine that stays busy needs a margin);
-* **load generator crowded out** (the same issue lag, but a core was free just before the
-  attempt, :mod:`mlpace.workloads._cpu_gate`): the SUT's own threads took the cores the load
-  generator needs at this rate, and waiting does not change that: :data:`BUSY_FACTOR` at once;
+* **load generator crowded out** (the same issue lag, but other work took less than
+  :data:`OTHERS_BUSY_CORES` during the attempt, :class:`mlpace.workloads._cpu_gate.LoadMeter`):
+  the SUT's own threads took the cores the load generator needs at this rate, and waiting does
+  not change that: :data:`BUSY_FACTOR` at once;
 * **SUT too slow** (the latency percentile missed the bound with a low issue lag):
   :data:`SLOW_FACTOR` of the rate;
 * **too few queries** (the latency met the bound but early stopping needs more queries): the
@@ -37,6 +38,7 @@ __all__ = [
     "ES_MARGIN",
     "ES_MIN_QUERIES",
     "MAX_ATTEMPTS",
+    "OTHERS_BUSY_CORES",
     "SLOW_FACTOR",
     "Attempt",
     "Limits",
@@ -48,6 +50,9 @@ __all__ = [
 ]
 
 BUSY_LAG_FRACTION = 0.30
+# Other work (other processes, or the host's steal in a VM) during an attempt, in cores, above
+# which a lagging load generator is blamed on the machine rather than on the SUT's own threads.
+OTHERS_BUSY_CORES = 0.25
 BUSY_WAIT_S = 2.0
 BUSY_FACTOR = 0.8
 SLOW_FACTOR = 0.5
@@ -100,8 +105,8 @@ class Attempt:
     bound_ns: int
     started_s: float
     ended_s: float
-    # Whether a core was free just before the attempt (None: not known)
-    core_free: bool | None = None
+    # Cores other work took during the attempt (None: not known)
+    others_cores: float | None = None
 
     @property
     def valid(self) -> bool:
@@ -131,7 +136,7 @@ def attempt_of(
     min_query_count: int,
     started_s: float,
     ended_s: float,
-    core_free: bool | None = None,
+    others_cores: float | None = None,
 ) -> Attempt:
     """An :class:`Attempt` from a LoadGen ``RunResult`` (read only: checks and issue lag)."""
     required = 0
@@ -149,7 +154,7 @@ def attempt_of(
         bound_ns=int(result.target_latency_ns),
         started_s=started_s,
         ended_s=ended_s,
-        core_free=core_free,
+        others_cores=others_cores,
     )
 
 
@@ -159,7 +164,8 @@ def classify(a: Attempt) -> Kind:
     if any(name not in _RATE_CHECKS for name in a.failed):
         return "other"
     if a.busy:
-        return "crowded" if a.core_free else "busy"
+        quiet = a.others_cores is not None and a.others_cores < OTHERS_BUSY_CORES
+        return "crowded" if quiet else "busy"
     if "perf_constraints" in a.failed:
         return "slow"
     return "queries"
@@ -202,6 +208,8 @@ def _proposal(history: Sequence[Attempt], limits: Limits) -> Step:
         f"issue lag p99 {_ms(last.issue_lag_p99_ns)} ≥ {BUSY_LAG_FRACTION:.0%} of the "
         f"{_ms(last.bound_ns)} bound"
     )
+    if last.others_cores is not None:
+        lag += f"; other work took {last.others_cores:.2f} cores"
     if kind == "busy":
         if not any(classify(a) == "busy" for a in history[:-1]):
             return Step(
@@ -216,8 +224,8 @@ def _proposal(history: Sequence[Attempt], limits: Limits) -> Step:
         return _lower(last, BUSY_FACTOR, why, limits, BUSY_WAIT_S)
     if kind == "crowded":
         why = (
-            f"the load generator fell behind ({lag}) although a core was free before the "
-            "attempt: the SUT's own threads crowd it out at this rate"
+            f"the load generator fell behind ({lag}, little): the SUT's own threads crowd it "
+            "out at this rate"
         )
         return _lower(last, BUSY_FACTOR, why, limits)
     if kind == "slow":

@@ -306,7 +306,7 @@ def _default_server(
     """The short profile's Server figure: a peak search, then full runs from the peak down
     (:mod:`mlpace.workloads.peak`). Returns the reported outcome, its settings, the row with
     the peak and the attempt, and the notes for the console."""
-    from mlpace.workloads._cpu_gate import CpuGate
+    from mlpace.workloads._cpu_gate import CpuGate, LoadMeter
 
     plan, say = ctx.plan, ctx.say
     gate = CpuGate(say)
@@ -339,6 +339,7 @@ def _default_server(
         attempts_dir=plan.peak_dir,
         say=say,
         gate=gate,
+        meter=LoadMeter(),
     )
     notes += figure.notes
     say(f"mlpace: Server: {figure.notes[-1]}")

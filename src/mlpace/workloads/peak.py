@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mlpace.loadgen.enums import TestMode
 from mlpace.loadgen.settings import TestSettings
@@ -71,6 +71,14 @@ Say = Callable[[str], None]
 RunPass = Callable[[TestSettings, Path], Any]
 # gate(label): wait for a free core before a timing pass (mlpace.workloads._cpu_gate)
 Gate = Callable[[str], object]
+
+
+class LoadMeter(Protocol):
+    """Other work during a timing pass, in cores (``mlpace.workloads._cpu_gate.LoadMeter``)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> float | None: ...
 
 
 def _no_gate(_label: str) -> None:
@@ -312,10 +320,13 @@ def measure_at_peak(
     gate: Gate = _no_gate,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    meter: LoadMeter | None = None,
 ) -> PeakFigure:
     """Full performance runs from ``peak_qps`` down, as the attempt policy decides, until one
     is VALID or the policy gives up. An attempt that is followed by another has its logs moved
-    to ``attempts_dir/attempt_N_<qps>qps``; the reported one's stay in ``out_dir``."""
+    to ``attempts_dir/attempt_N_<qps>qps``; the reported one's stay in ``out_dir``.
+    ``meter`` (:class:`~mlpace.workloads._cpu_gate.LoadMeter`) tells the policy how much other
+    work ran during each attempt."""
     from mlpace.workloads.outdir import earlier_run_files
 
     limits = Limits(
@@ -331,8 +342,7 @@ def measure_at_peak(
         if step.wait_s > 0:
             sleep(step.wait_s)
         label = f"Server attempt {n}"
-        # a GateResult says whether a core was free (a plain callable may say nothing)
-        core_free = getattr(gate(label), "core_free", None)
+        gate(label)
         say(
             f"mlpace: {label}/{MAX_ATTEMPTS} at {step.qps:,.1f} QPS ({step.qps / peak_qps:.0%} "
             f"of the peak), at least {step.min_query_count:,} queries ..."
@@ -342,7 +352,10 @@ def measure_at_peak(
         run = dataclasses.replace(
             settings, server_target_qps=step.qps, min_query_count=step.min_query_count
         )
+        if meter is not None:
+            meter.start()
         outcome = run_pass(run, out_dir)
+        others = None if meter is None else meter.stop()
         a = attempt_of(
             outcome.performance.result,
             number=n,
@@ -350,7 +363,7 @@ def measure_at_peak(
             min_query_count=step.min_query_count,
             started_s=start - t0,
             ended_s=clock() - t0,
-            core_free=core_free,
+            others_cores=others,
         )
         history.append(a)
         step = next_step(history, limits)
