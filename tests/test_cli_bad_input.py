@@ -7,14 +7,11 @@ give, phrases its output must hold, and whether logs were started. Harness cases
 answers twice, a compat-module harness), the check-training verdicts and the stop signals (real
 subprocesses, in ``test_cli_signals.py``) and the check-training verdicts
 (``test_cli_check_training.py``) have their own modules. ``mlpace run`` with no arguments five
-times in a row is in the slow suite.
+times in a row is in the slow suite of ``test_cli_peak.py``.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -466,29 +463,6 @@ def test_compat_prints_loadgen_errors_on_stderr(tmp_path: Path) -> None:
     assert "LoadGen logged" in err and "completed more than once" in err
     assert "Traceback" not in err
     check_logs(tmp_path / "logs")
-
-
-# ------------------------------------------------------------------------------ slow
-@pytest.mark.slow
-def test_default_run_five_times_in_a_row_all_valid(tmp_path: Path) -> None:
-    """``mlpace run`` with no arguments, as a new user types it, five times: all VALID."""
-    env = dict(os.environ)
-    for i in range(5):
-        proc = subprocess.run(
-            [sys.executable, "-m", "mlpace.cli.main"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert proc.returncode == 0, f"run {i + 1}:\n{proc.stdout}\n{proc.stderr[-3000:]}"
-        assert "all VALID, accuracy met" in proc.stdout
-        assert "peak" in proc.stdout and "QPS" in proc.stdout  # the Server figure's origin
-        assert "Traceback" not in proc.stdout + proc.stderr
-        if i:
-            assert "moved the earlier run" in proc.stderr
-        check_logs(tmp_path / "mlpace-results" / "results")
 
 
 def test_dataset_that_is_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,27 +1,28 @@
-"""The Server figure of a short run: a FindPeakPerformance search, then a VALID run below the peak.
+"""The Server figure of a short run: the measured peak VALID rate under the latency bound.
 
 A fixed Server target (the old default was a 600 QPS cap) says nothing about the system and may
-still fail on a busy machine. Instead the short profile asks the LoadGen's own
-FindPeakPerformance mode (``run_test`` with ``TestMode.FindPeakPerformance``) for the highest
-target QPS whose latency percentile meets the task's bound, with short probes so the whole
-search takes seconds:
+still fail on a busy machine. Instead the short profile measures:
 
-* probes of :data:`PROBE_MS` each; the search widens ×2 from a calibrated lower bound until a
-  probe misses the bound, then bisects to whole QPS, about 15-20 probes (the number grows only
-  with the logarithm of the peak, so the search is bounded in time);
-* a lower bound that already misses is quartered and the search repeated (twice at most, and
-  only while a probe at that rate still lasts about ``PROBE_MS``).
+1. **the peak** (:func:`find_peak`): the LoadGen's own FindPeakPerformance mode (``run_test``
+   with ``TestMode.FindPeakPerformance``) finds the highest target QPS whose latency percentile
+   meets the task's bound, with short probes so a search takes seconds: probes of
+   :data:`PROBE_MS` each; the search widens x2 from a calibrated lower bound until a probe
+   misses, then bisects to whole QPS, about 15-20 probes (the count grows with the logarithm of
+   the peak only). A lower bound that already misses is quartered and the search repeated
+   (twice at most, while a probe at that rate still lasts about ``PROBE_MS``). A peak below
+   half the calibration's estimate (a burst of other work during the probes) gets one more
+   search; the higher peak counts.
+2. **the figure** (:func:`measure_at_peak`): a full run (the profile's duration, every validity
+   check) at that peak. A probe checks only the latency percentile, so the full run may be
+   INVALID; the attempt policy (:mod:`mlpace.workloads._peak_policy`) then says what the next
+   attempt is (wait and repeat on a busy machine, a lower rate for a slow SUT, more queries for
+   early stopping), at most six attempts within a minute. The first VALID attempt's rate is
+   the Server figure.
 
-A short probe measures a burst: it checks only the latency percentile (as the official
-FindPeakPerformance does), not early stopping, and a few seconds of noise from other processes
-rarely land in it. The confirming run therefore goes at :data:`SAFE_FRACTION` of the peak with
-the profile's full duration (and at least :data:`CONFIRM_MIN_QUERIES` queries, so early stopping
-has room, as long as that stays within :data:`MAX_STRETCH` times the duration) and every
-validity check. If it is still INVALID (a noisy neighbour),
-it is repeated at :data:`RETRY_FACTOR` of the rate, at most :data:`MAX_RETRIES` times: the noise
-of a shared machine comes in bursts, and a lower rate does not help against the stalls of a
-busy machine (their share of the run's time decides the p99), so the rate drops only a little.
-Every step is printed, and the failed attempts' logs are kept beside the search's.
+Before each search and attempt the run waits a few seconds for a free core
+(:mod:`mlpace.workloads._cpu_gate`). Every step and decision is printed with its reason, and
+every search's and attempt's logs are kept (``search_N``, ``attempt_N_<qps>qps`` in the peak
+folder; the reported attempt's in ``performance/run_1``).
 """
 
 from __future__ import annotations
@@ -34,36 +35,54 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mlpace.loadgen.enums import TestMode
 from mlpace.loadgen.settings import TestSettings
+from mlpace.workloads._peak_policy import (
+    MAX_ATTEMPTS,
+    Attempt,
+    Limits,
+    attempt_of,
+    first_step,
+    next_step,
+)
 
 __all__ = [
-    "MAX_RETRIES",
+    "PROBE_MIN_QUERIES",
     "PROBE_MS",
-    "SAFE_FRACTION",
+    "SEARCHES",
+    "FoundPeak",
+    "PeakFigure",
     "PeakSearch",
-    "confirm_below_peak",
+    "find_peak",
+    "measure_at_peak",
     "search_peak",
 ]
 
 PROBE_MS = 400
 PROBE_MIN_QUERIES = 64
-SAFE_FRACTION = 0.25
-RETRY_FACTOR = 0.8
-# Early stopping at p99 needs 459 queries even with none over the bound, and more with a few;
-# a confirming run at a low rate is lengthened to hold at least this many.
-CONFIRM_MIN_QUERIES = 1200
-MAX_STRETCH = 3.0
-ES_MIN_QUERIES = 459  # the fewest queries with which early stopping can prove a p99 bound
-MAX_RETRIES = 2
 LOWER_BOUND_TRIES = 3
 PROGRESS_POLL_S = 0.25
+SEARCHES = 2  # a second search only when the first peak is below half the estimate
 
 Say = Callable[[str], None]
 # run_pass(settings, out_dir) -> TestOutcome
 RunPass = Callable[[TestSettings, Path], Any]
+# gate(label): wait for a free core before a timing pass (mlpace.workloads._cpu_gate)
+Gate = Callable[[str], object]
+
+
+class LoadMeter(Protocol):
+    """Other work during a timing pass, in cores (``mlpace.workloads._cpu_gate.LoadMeter``)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> float | None: ...
+
+
+def _no_gate(_label: str) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -88,9 +107,10 @@ _PROBE = re.compile(r"target_qps (\S+) (meets|does not meet)")
 class _ProgressTail(threading.Thread):
     """Prints each probe's verdict as the engine logs it (the detail log is flushed per line)."""
 
-    def __init__(self, detail: Path, say: Say, bound_ms: float) -> None:
+    def __init__(self, detail: Path, say: Say, bound_ms: float, label: str) -> None:
         super().__init__(name="mlpace-peak-progress", daemon=True)
         self.detail = detail
+        self.label = label
         self.say = say
         self.bound_ms = bound_ms
         self.stopped = threading.Event()
@@ -132,7 +152,7 @@ class _ProgressTail(threading.Thread):
         self.count += 1
         verdict = "meets" if m.group(2) == "meets" else "misses"
         self.say(
-            f"mlpace: Server peak search: probe {self.count} at {float(m.group(1)):,.0f} QPS "
+            f"mlpace: {self.label}: probe {self.count} at {float(m.group(1)):,.0f} QPS "
             f"{verdict} the {self.bound_ms:g} ms bound ({time.perf_counter() - self.t0:.1f} s)"
         )
 
@@ -150,17 +170,23 @@ def search_peak(
     say: Say,
     probe_ms: int = PROBE_MS,
     probe_queries: int = PROBE_MIN_QUERIES,
+    try_dirs: Callable[[int], Path] | None = None,
+    label: str = "Server peak search",
 ) -> PeakSearch:
     """FindPeakPerformance with probes of ``probe_ms`` (and at least ``probe_queries``
-    queries), starting at ``lower_qps``."""
+    queries), starting at ``lower_qps``. ``try_dirs(k)`` is the log folder of the k-th try
+    (from 1; a lower bound that misses is retried lower); without it every try uses
+    ``log_dir``, the last one's logs staying."""
     bound_ms = settings.server_target_latency_ns / 1e6
     t0 = time.perf_counter()
     probes: tuple[tuple[float, bool], ...] = ()
     last: Any = None
     lower = max(0.1, round(lower_qps, 1))
-    for _ in range(LOWER_BOUND_TRIES):
+    for k in range(1, LOWER_BOUND_TRIES + 1):
+        if try_dirs is not None:
+            log_dir = try_dirs(k)
         say(
-            f"mlpace: Server peak search (FindPeakPerformance, {probe_ms:,} ms probes) from "
+            f"mlpace: {label} (FindPeakPerformance, {probe_ms:,} ms probes) from "
             f"{lower:,.1f} QPS, p{settings.server_target_latency_percentile * 100:g} bound "
             f"{bound_ms:g} ms ..."
         )
@@ -175,7 +201,7 @@ def search_peak(
         )
         detail = log_dir / "mlperf_log_detail.txt"
         detail.unlink(missing_ok=True)  # the progress reader must not see an earlier try's lines
-        tail = _ProgressTail(detail, say, bound_ms)
+        tail = _ProgressTail(detail, say, bound_ms, label)
         tail.start()
         try:
             outcome = run_pass(search, log_dir)
@@ -202,7 +228,88 @@ def search_peak(
     )
 
 
-def confirm_below_peak(
+@dataclass(frozen=True)
+class FoundPeak:
+    """The outcome of :func:`find_peak`: the search the attempts start from, and all of them."""
+
+    search: PeakSearch  # the one with the highest peak
+    index: int  # which search (from 1)
+    searches: tuple[PeakSearch, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def peak_qps(self) -> float | None:
+        return self.search.peak_qps
+
+
+def find_peak(
+    run_pass: RunPass,
+    settings: TestSettings,
+    *,
+    lower_qps: float,
+    estimate_qps: float,
+    peak_dir: Path,
+    say: Say,
+    gate: Gate = _no_gate,
+) -> FoundPeak:
+    """The default run's peak search, repeated once when its peak is below half of
+    ``estimate_qps`` (the calibration's): each search's logs in ``peak_dir/search_N``."""
+    searches: list[PeakSearch] = []
+    notes: list[str] = []
+    for n in range(1, SEARCHES + 1):
+        label = "Server peak search" if n == 1 else f"Server peak search {n}"
+        gate(label)
+
+        def folder(k: int, n: int = n) -> Path:
+            return peak_dir / (f"search_{n}" if k == 1 else f"search_{n}_lower_{k}")
+
+        search = search_peak(
+            run_pass,
+            settings,
+            lower_qps=lower_qps,
+            log_dir=folder(1),
+            say=say,
+            try_dirs=folder,
+            label=label,
+        )
+        searches.append(search)
+        found = search.peak_qps
+        if found is not None and found >= estimate_qps / 2:
+            break
+        if n < SEARCHES:
+            seen = f"a peak of {found:,.1f} QPS" if found is not None else "no peak"
+            note = (
+                f"search {n} found {seen}, below half the calibration's estimate of "
+                f"{estimate_qps:,.0f} QPS (other work during the probes?); searching once more"
+            )
+            notes.append(note)
+            say(f"mlpace: Server: {note}")
+    best = max(range(len(searches)), key=lambda i: searches[i].peak_qps or -1.0)
+    if len(searches) > 1:
+        peak = searches[best].peak_qps
+        shown = "no peak" if peak is None else f"{peak:,.1f} QPS"
+        notes.append(f"search {best + 1} of {len(searches)} gave the higher peak ({shown})")
+    return FoundPeak(searches[best], best + 1, tuple(searches), tuple(notes))
+
+
+@dataclass(frozen=True)
+class PeakFigure:
+    """The outcome of :func:`measure_at_peak`: the reported attempt and how it was reached."""
+
+    outcome: Any  # the reported attempt's TestOutcome (its logs in out_dir)
+    qps: float  # its target QPS
+    min_query_count: int
+    attempt: int  # which attempt (from 1)
+    attempts: tuple[Attempt, ...]
+    notes: tuple[str, ...]
+    valid: bool
+
+
+def _failed_text(a: Attempt) -> str:
+    return "VALID" if a.valid else f"INVALID ({', '.join(n.replace('_', ' ') for n in a.failed)})"
+
+
+def measure_at_peak(
     run_pass: RunPass,
     settings: TestSettings,
     peak_qps: float,
@@ -210,48 +317,74 @@ def confirm_below_peak(
     out_dir: Path,
     attempts_dir: Path,
     say: Say,
-) -> tuple[Any, float, list[str]]:
-    """A full performance run at :data:`SAFE_FRACTION` of the peak, repeated at a lower rate
-    while INVALID (at most :data:`MAX_RETRIES` times). Returns the last outcome, its target QPS
-    and notes for the console."""
+    gate: Gate = _no_gate,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    meter: LoadMeter | None = None,
+) -> PeakFigure:
+    """Full performance runs from ``peak_qps`` down, as the attempt policy decides, until one
+    is VALID or the policy gives up. An attempt that is followed by another has its logs moved
+    to ``attempts_dir/attempt_N_<qps>qps``; the reported one's stay in ``out_dir``.
+    ``meter`` (:class:`~mlpace.workloads._cpu_gate.LoadMeter`) tells the policy how much other
+    work ran during each attempt."""
     from mlpace.workloads.outdir import earlier_run_files
 
-    qps = max(0.1, round(peak_qps * SAFE_FRACTION, 1))
-    duration_s = settings.min_duration_ms / 1000
+    limits = Limits(
+        min_duration_s=settings.min_duration_ms / 1000,
+        min_query_count=int(settings.min_query_count),
+    )
+    step = first_step(peak_qps, limits)
+    history: list[Attempt] = []
     notes: list[str] = []
-    attempt = 0
+    t0: float | None = None
     while True:
-        # At least CONFIRM_MIN_QUERIES queries, but never more than MAX_STRETCH times the
-        # profile's duration: the run stays bounded in time on a slow or very busy machine.
-        floor = min(CONFIRM_MIN_QUERIES, int(qps * duration_s * MAX_STRETCH))
-        run = dataclasses.replace(
-            settings,
-            server_target_qps=qps,
-            min_query_count=max(settings.min_query_count, floor),
+        n = len(history) + 1
+        if step.wait_s > 0:
+            sleep(step.wait_s)
+        label = f"Server attempt {n}"
+        gate(label)
+        say(
+            f"mlpace: {label}/{MAX_ATTEMPTS} at {step.qps:,.1f} QPS ({step.qps / peak_qps:.0%} "
+            f"of the peak), at least {step.min_query_count:,} queries ..."
         )
-        say(f"mlpace: Server performance at {qps:,.1f} QPS ({qps / peak_qps:.0%} of the peak) ...")
+        start = clock()
+        t0 = start if t0 is None else t0
+        run = dataclasses.replace(
+            settings, server_target_qps=step.qps, min_query_count=step.min_query_count
+        )
+        if meter is not None:
+            meter.start()
         outcome = run_pass(run, out_dir)
-        result = outcome.performance.result
-        if result.valid or attempt >= MAX_RETRIES:
-            return outcome, qps, notes
-        if floor < ES_MIN_QUERIES:
-            notes.append(
-                f"at {qps:,.1f} QPS a short run cannot hold the {ES_MIN_QUERIES} queries early "
-                "stopping needs at p99; the peak is too low on this machine now (a busy "
-                "machine, or a slow model) for a VALID short Server run"
-            )
-            return outcome, qps, notes
-        attempt += 1
-        why = ", ".join(c.name.replace("_", " ") for c in result.checks if not c.passed)
-        keep = attempts_dir / f"attempt_{attempt}_{qps:.0f}qps"
+        others = None if meter is None else meter.stop()
+        a = attempt_of(
+            outcome.performance.result,
+            number=n,
+            qps=step.qps,
+            min_query_count=step.min_query_count,
+            started_s=start - t0,
+            ended_s=clock() - t0,
+            others_cores=others,
+        )
+        history.append(a)
+        step = next_step(history, limits)
+        say(f"mlpace: {label}: {_failed_text(a)}; {step.reason}")
+        if step.action != "run":
+            break
+        keep = attempts_dir / f"attempt_{n}_{a.qps:.0f}qps"
         for f in earlier_run_files(out_dir, recursive=False):
             keep.mkdir(parents=True, exist_ok=True)
             f.replace(keep / f.name)
-        lower = max(0.1, round(qps * RETRY_FACTOR, 1))
-        note = (
-            f"the run at {qps:,.1f} QPS was INVALID ({why or 'see its logs'}); repeated at "
-            f"{lower:,.1f} QPS (its logs: {keep})"
+        notes.append(
+            f"attempt {n} at {a.qps:,.1f} QPS: {_failed_text(a)}; {step.reason} (logs: {keep})"
         )
-        notes.append(note)
-        say(f"mlpace: Server: {note}")
-        qps = lower
+    last = history[-1]
+    if not last.valid:
+        notes.append(f"attempt {n}: {_failed_text(last)}; {step.reason}")
+    notes.append(
+        f"the Server figure comes from attempt {n} ({n} in all): {last.qps:,.1f} QPS "
+        f"({last.qps / peak_qps:.0%} of the {peak_qps:,.1f} QPS search peak), "
+        f"{'VALID' if last.valid else 'INVALID'} (logs: {out_dir})"
+    )
+    return PeakFigure(
+        outcome, last.qps, last.min_query_count, n, tuple(history), tuple(notes), last.valid
+    )

@@ -142,6 +142,7 @@ class ScenarioRow:
     notes: tuple[str, ...] = ()  # why INVALID, errors, warnings, how the figure was obtained
     peak_qps: float | None = None  # FindPeakPerformance result
     target_qps: float | None = None  # Server: the target of the performance pass
+    attempt: int = 0  # the default Server run: which attempt gave the figure (0: no attempts)
     find_peak_only: bool = False  # --mode FindPeakPerformance: the peak is the result
 
     @property

@@ -10,9 +10,10 @@
 3. for each scenario, a performance pass into
    ``<output>/results/<system>/<task>/<scenario>/performance/run_1/`` and an accuracy pass into
    ``.../<scenario>/accuracy/`` (``accuracy.txt`` = the accuracy-script output plus
-   ``hash=<sha256 of mlperf_log_accuracy.json>``). In the short profile the Server target comes
-   from a FindPeakPerformance search (logs in ``<output>/peak_search/...``) and the performance
-   pass runs at a safe fraction of the peak (:mod:`mlpace.workloads.peak`);
+   ``hash=<sha256 of mlperf_log_accuracy.json>``). In the short profile the Server figure is
+   the measured peak VALID rate: a FindPeakPerformance search, then full runs from its peak
+   down as the attempt policy decides (:mod:`mlpace.workloads.peak`; every search's and
+   attempt's logs in ``<output>/peak_search/...``);
 4. a final table: scenario, metric, VALID/INVALID, accuracy against the target, and below it
    why each INVALID run is INVALID, the LoadGen errors and the summaries' warnings.
 

@@ -48,7 +48,8 @@ def _metric_text(r: ScenarioRow) -> str:
         return "n/a"
     text = f"{r.metric_value:,.3f} {r.metric_unit} ({_short(r.metric_name)}"
     if r.peak_qps is not None and r.target_qps is not None:
-        text += f"; run at {r.target_qps / r.peak_qps:.0%} of the {r.peak_qps:,.0f} QPS peak"
+        at = f"attempt {r.attempt} at" if r.attempt else "run at"
+        text += f"; {at} {r.target_qps / r.peak_qps:.0%} of the {r.peak_qps:,.0f} QPS search peak"
     return text + ")"
 
 
