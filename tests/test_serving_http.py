@@ -24,6 +24,7 @@ pytest.importorskip("aiohttp", reason="the serve extra (aiohttp) is not installe
 pytest.importorskip("starlette", reason="the serve extra (starlette) is not installed")
 pytest.importorskip("uvicorn", reason="the serve extra (uvicorn) is not installed")
 
+from mlpace.loadgen.tokens import TokenMetrics  # noqa: E402
 from mlpace.serving.client import HttpTarget  # noqa: E402
 from mlpace.serving.models import EchoConfig, EchoModel  # noqa: E402
 from mlpace.serving.run import HttpPass, HttpRunOptions, run_http  # noqa: E402
@@ -40,6 +41,21 @@ def echo_url() -> Iterator[str]:
     app = create_app(EchoModel(EchoConfig(ttft_s=TTFT_S, tpot_s=TPOT_S, output_tokens=TOKENS)))
     with serving_in_thread(app) as url:
         yield url
+
+
+def _assert_tpot_definition(
+    mean_latency_ns: int, tokens: object, n_tokens: int, min_latency_s: float
+) -> None:
+    """TPOT is (latency - TTFT) / (n - 1) per sample, and the server's pacing bounds latency.
+
+    Exact in the means (each sample's TPOT is truncated to whole ns), so it catches a wrong
+    divisor or a per-chunk TPOT without depending on when the client thread got the CPU: a late
+    first token shrinks a sample's TPOT, but never the latency the server's pacing guarantees.
+    """
+    assert isinstance(tokens, TokenMetrics)
+    rebuilt = tokens.ttft.mean_ns + (n_tokens - 1) * tokens.tpot.mean_ns
+    assert abs(rebuilt - mean_latency_ns) <= n_tokens + 1, (rebuilt, mean_latency_ns)
+    assert mean_latency_ns >= min_latency_s * 1e9
 
 
 def _run(url: str, out: Path, scenario: str, **kw: object) -> HttpPass:
@@ -83,8 +99,8 @@ def test_every_scenario_streams_and_measures_tokens(
     assert "first token" in summary.lower() and "Time per Output Token" in summary
     assert tokens.ttft.min_ns >= TTFT_S * 1e9
     assert tokens.ttft.at(0.5) < TTFT_S * 1e9 + 0.2e9
-    tpot_p50 = tokens.tpot.at(0.5)
-    assert 0.8 * TPOT_S * 1e9 <= tpot_p50 < TPOT_S * 1e9 + 0.02e9
+    _assert_tpot_definition(result.latency.mean_ns, tokens, TOKENS, TTFT_S + (TOKENS - 1) * TPOT_S)
+    assert tokens.tpot.at(0.5) < TPOT_S * 1e9 + 0.02e9
     if scenario == "SingleStream":  # 64 queries: early stopping met, bounds met
         assert result.valid, [c for c in result.checks if not c.passed]
     side = json.loads((tmp_path / "mlpace_http_client.json").read_text())
@@ -107,10 +123,12 @@ def test_completions_api_multi_token_chunks_and_reasoning(tmp_path: Path) -> Non
     assert p.client is not None and p.client.failed == 0 and p.client.completed == 10
     assert p.client.multi_token_chunks == 3 * 10  # chunks of 3, 3 and 2 tokens
     assert p.client.server_tokens == p.client.client_tokens == 80
-    # The official TPOT, (latency - TTFT) / 7, sees the first chunk's three tokens at once:
-    # 5 token times over 7 intervals. The client's inter-token latency spreads each chunk's gap
-    # over its tokens: two zeros (the first chunk's extra tokens) and five full intervals.
-    assert p.outcome.performance.result.tokens.tpot.min_ns >= 5 / 7 * 0.002e9
+    # The official TPOT, (latency - TTFT) / 7, sees the first chunk's three tokens at once. The
+    # server sends them after TTFT + 2 token times, the rest 5 token times later: latency >= 24 ms.
+    result = p.outcome.performance.result
+    _assert_tpot_definition(result.latency.mean_ns, result.tokens, 8, 0.01 + 7 * 0.002)
+    # The client's inter-token latency spreads each chunk's gap over its tokens: two zeros (the
+    # first chunk's extra tokens) and five full intervals.
     assert p.client.itl.count == 70 and p.client.itl.p50_ns >= 0.002e9
     thinking = EchoConfig(ttft_s=0.01, tpot_s=0.01, output_tokens=4, reasoning_tokens=5)
     with serving_in_thread(create_app(EchoModel(thinking))) as url:

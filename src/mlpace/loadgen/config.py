@@ -19,19 +19,32 @@ ignores them there), with a warning saying so.
 from __future__ import annotations
 
 import difflib
-import enum
 import functools
 import math
 import os
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 
 from mlpace.errors import ConfigError, SettingsError
-from mlpace.loadgen.enums import MODE_FROM_CONFIG_INT, TestScenario
+from mlpace.loadgen._config_keys import (
+    FILE_NAMES,
+    KEYS,
+    MLPERF_ONLY,
+    SCENARIOS,
+    UNREAD_KEYS,
+    VERIFIER_KEYS,
+    ConfType,
+)
+from mlpace.loadgen._config_values import (
+    C_SPACE,
+    bad_number_advice,
+    convert_value,
+    is_c_number,
+    parse_c_double,
+)
+from mlpace.loadgen.enums import TestScenario
 from mlpace.loadgen.settings import TestSettings
-from mlpace.loadgen.validation import UINT64_MAX, check_field
 
 __all__ = [
     "ConfType",
@@ -45,166 +58,6 @@ __all__ = [
 ]
 
 
-class ConfType(enum.IntEnum):
-    """Which file a config is; the numbers are the official ``conf_type`` argument."""
-
-    MLPERF = 0
-    USER = 1
-    AUDIT = 2
-
-
-# --------------------------------------------------------------------------------------------
-# What each key sets
-# --------------------------------------------------------------------------------------------
-
-
-class _Kind(enum.Enum):
-    UINT = "a whole number >= 0"
-    BOOL = "0 or 1"
-    MODE = "0 (submission), 1 (accuracy), 2 (performance) or 3 (find peak)"
-    DOUBLE = "a number"
-    PERCENT = "a number in percent"
-
-
-@dataclass(frozen=True)
-class _Use:
-    """One field a key sets, and the scenario name its lookup uses (None: the run's)."""
-
-    field: str
-    scenario: str | None
-    kind: _Kind
-    int_scale: int = 1  # integer product, as the official uint64 lookup (ms -> ns)
-    float_scale: float = 1.0  # double product (ms -> ns for the SS/MS latency hints)
-    only_if: str | None = None  # a bool field that must already be true for the lookup
-
-
-_ALL = frozenset(ConfType)
-_MLPERF_ONLY = frozenset({ConfType.MLPERF})
-_AUDIT_ONLY = frozenset({ConfType.AUDIT})
-# mlpace extension: the legacy TEST05 audit.config sets these; the official LoadGen reads them
-# from mlperf.conf only (and silently ignores the audit.config lines).
-_MLPERF_OR_AUDIT = frozenset({ConfType.MLPERF, ConfType.AUDIT})
-_MS_TO_NS = 1_000_000
-
-
-@dataclass(frozen=True)
-class _KeySpec:
-    uses: tuple[_Use, ...]
-    files: frozenset[ConfType] = _ALL
-    unit: str = ""
-
-
-def _cur(
-    field_name: str, kind: _Kind, unit: str = "", files: frozenset[ConfType] = _ALL
-) -> _KeySpec:
-    return _KeySpec((_Use(field_name, None, kind),), files, unit)
-
-
-# In the order the official FromConfig looks keys up: use_token_latencies before ttft/tpot and
-# infer_token_latencies before the scaling factor matter, since those lookups depend on them.
-_KEYS: dict[str, _KeySpec] = {
-    "mode": _cur("mode", _Kind.MODE),
-    "qsl_rng_seed": _cur("qsl_rng_seed", _Kind.UINT, files=_MLPERF_ONLY),
-    "sample_index_rng_seed": _cur("sample_index_rng_seed", _Kind.UINT, files=_MLPERF_ONLY),
-    "schedule_rng_seed": _cur("schedule_rng_seed", _Kind.UINT, files=_MLPERF_ONLY),
-    "accuracy_log_probability": _cur(
-        "accuracy_log_probability", _Kind.PERCENT, "percent", files=_MLPERF_ONLY
-    ),
-    "test05": _cur("test05", _Kind.BOOL, files=_MLPERF_OR_AUDIT),
-    "test05_qsl_rng_seed": _cur("test05_qsl_rng_seed", _Kind.UINT, files=_MLPERF_OR_AUDIT),
-    "test05_sample_index_rng_seed": _cur(
-        "test05_sample_index_rng_seed", _Kind.UINT, files=_MLPERF_OR_AUDIT
-    ),
-    "test05_schedule_rng_seed": _cur(
-        "test05_schedule_rng_seed", _Kind.UINT, files=_MLPERF_OR_AUDIT
-    ),
-    "use_token_latencies": _cur("use_token_latencies", _Kind.BOOL),
-    "ttft_latency": _KeySpec(
-        (_Use("ttft_latency", "Server", _Kind.UINT, _MS_TO_NS, only_if="use_token_latencies"),),
-        unit="ms",
-    ),
-    "tpot_latency": _KeySpec(
-        (_Use("tpot_latency", "Server", _Kind.UINT, _MS_TO_NS, only_if="use_token_latencies"),),
-        unit="ms",
-    ),
-    "infer_token_latencies": _cur("infer_token_latencies", _Kind.BOOL),
-    "token_latency_scaling_factor": _KeySpec(
-        (
-            _Use(
-                "token_latency_scaling_factor",
-                None,
-                _Kind.UINT,
-                only_if="infer_token_latencies",
-            ),
-        )
-    ),
-    "target_latency_percentile": _KeySpec(
-        (
-            _Use("single_stream_target_latency_percentile", "SingleStream", _Kind.PERCENT),
-            _Use("multi_stream_target_latency_percentile", "MultiStream", _Kind.PERCENT),
-            _Use("server_target_latency_percentile", "Server", _Kind.PERCENT),
-        ),
-        unit="percent",
-    ),
-    "samples_per_query": _KeySpec(
-        (_Use("multi_stream_samples_per_query", "MultiStream", _Kind.UINT),)
-    ),
-    # SingleStream/MultiStream read it as a double, Server as an integer (fractions truncated).
-    "target_latency": _KeySpec(
-        (
-            _Use(
-                "single_stream_expected_latency_ns",
-                "SingleStream",
-                _Kind.DOUBLE,
-                float_scale=1e6,
-            ),
-            _Use("multi_stream_expected_latency_ns", "MultiStream", _Kind.DOUBLE, float_scale=1e6),
-            _Use("server_target_latency_ns", "Server", _Kind.UINT, _MS_TO_NS),
-        ),
-        unit="ms",
-    ),
-    "performance_issue_unique": _cur("performance_issue_unique", _Kind.BOOL),
-    "performance_issue_same": _cur("performance_issue_same", _Kind.BOOL),
-    "performance_issue_same_index": _cur("performance_issue_same_index", _Kind.UINT),
-    "sample_concatenate_permutation": _cur("sample_concatenate_permutation", _Kind.BOOL),
-    "coalesce_queries": _KeySpec((_Use("server_coalesce_queries", "Server", _Kind.BOOL),)),
-    "max_async_queries": _KeySpec((_Use("server_max_async_queries", "Server", _Kind.UINT),)),
-    "min_duration": _cur("min_duration_ms", _Kind.UINT, "ms"),
-    "max_duration": _cur("max_duration_ms", _Kind.UINT, "ms"),
-    "min_query_count": _cur("min_query_count", _Kind.UINT),
-    "max_query_count": _cur("max_query_count", _Kind.UINT),
-    "performance_sample_count_override": _cur("performance_sample_count_override", _Kind.UINT),
-    "accuracy_sample_count_override": _cur("accuracy_sample_count_override", _Kind.UINT),
-    "target_qps": _KeySpec(
-        (
-            _Use("server_target_qps", "Server", _Kind.DOUBLE),
-            _Use("offline_expected_qps", "Offline", _Kind.DOUBLE),
-        ),
-        unit="queries per second",
-    ),
-    "print_timestamps": _cur("print_timestamps", _Kind.BOOL),
-    "accuracy_log_rng_seed": _cur("accuracy_log_rng_seed", _Kind.UINT),
-    "accuracy_log_sampling_target": _cur("accuracy_log_sampling_target", _Kind.UINT),
-}
-
-# Keys the LoadGen never reads but official files contain. target_duration is in the official
-# mlperf.conf; the testNN_* keys in audit.config files are read by the compliance verify scripts.
-_UNREAD_KEYS: dict[str, _KeySpec] = {
-    "target_duration": _KeySpec((), unit="ms"),
-    "test07_accuracy_threshold": _KeySpec((), _AUDIT_ONLY),
-    "test09_min_output_tokens": _KeySpec((), _AUDIT_ONLY),
-    "test09_max_output_tokens": _KeySpec((), _AUDIT_ONLY),
-}
-_VERIFIER_KEYS = frozenset(k for k in _UNREAD_KEYS if k.startswith("test0"))
-
-_SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
-_FILE_NAMES = {
-    ConfType.MLPERF: "mlperf.conf",
-    ConfType.USER: "user.conf",
-    ConfType.AUDIT: "audit.config",
-}
-
-# --------------------------------------------------------------------------------------------
 # Parsed form
 # --------------------------------------------------------------------------------------------
 
@@ -236,7 +89,7 @@ class ConfigEntry:
     @property
     def number(self) -> float:
         """The value as a plain number (for keys LoadGen never reads, e.g. test09_*)."""
-        return _parse_c_double(self.text)
+        return parse_c_double(self.text)
 
 
 @dataclass(frozen=True)
@@ -264,60 +117,6 @@ class ConfigFile:
             if entry is not None:
                 return entry
         return None
-
-
-# --------------------------------------------------------------------------------------------
-# Numbers, the C way
-# --------------------------------------------------------------------------------------------
-
-_C_SPACE = re.compile(r"[ \t\n\v\f\r]+")
-# A token strtoul(base 0) consumes completely.
-_C_INT = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
-# A token strtod consumes completely (decimal, hexadecimal, inf and nan spellings).
-_C_DEC_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_C_HEX_FLOAT = re.compile(
-    r"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?"
-)
-_C_SPECIAL = re.compile(r"[+-]?(?:inf|infinity|nan(?:\([0-9A-Za-z_]*\))?)", re.IGNORECASE)
-_NUMBER_WITH_UNIT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[A-Za-z%]+")
-
-
-def _is_c_number(token: str) -> bool:
-    return any(p.fullmatch(token) for p in (_C_INT, _C_DEC_FLOAT, _C_HEX_FLOAT, _C_SPECIAL))
-
-
-def _parse_c_double(token: str) -> float:
-    """What strtod reads from a token accepted by :func:`_is_c_number`."""
-    if _C_HEX_FLOAT.fullmatch(token):
-        try:
-            return float.fromhex(token)
-        except OverflowError:
-            return -math.inf if token.startswith("-") else math.inf
-    if _C_SPECIAL.fullmatch(token):
-        if token.lstrip("+-").lower().startswith("nan"):
-            return math.nan
-        return -math.inf if token.startswith("-") else math.inf
-    return float(token)
-
-
-def _strtoull_prefix(token: str) -> int:
-    """What strtoull(token, NULL, 0) returns: the longest integer prefix, wrapped to uint64."""
-    sign = -1 if token.startswith("-") else 1
-    rest = token[1:] if token.startswith(("+", "-")) else token
-    if rest[:2] in ("0x", "0X") and len(rest) > 2 and rest[2] in "0123456789abcdefABCDEF":
-        base, digits, rest = 16, "0123456789abcdefABCDEF", rest[2:]
-    elif rest[:1] == "0":
-        base, digits = 8, "01234567"
-    else:
-        base, digits = 10, "0123456789"
-    n = 0
-    for ch in rest:
-        if ch not in digits:
-            break
-        n = n * base + int(ch, 16)
-    if n > UINT64_MAX:
-        return UINT64_MAX  # strtoull saturates on overflow
-    return (sign * n) % 2**64
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,7 +151,7 @@ def _where(path: str, line: int, message: str) -> str:
 
 
 def _parse_line(raw: str, line_no: int, path: str, conf_type: ConfType) -> ConfigEntry | None:
-    tokens = [t for t in _C_SPACE.split(raw) if t]
+    tokens = [t for t in C_SPACE.split(raw) if t]
 
     def error(message: str, key: str | None = None, value: str | None = None) -> ConfigError:
         return ConfigError(message, path=path, line=line_no, key=key, value=value)
@@ -426,30 +225,30 @@ def _parse_entry(
             "scenario), e.g. 'resnet50.Server.target_latency'"
         )
     model, scenario, name = parts
-    if scenario != "*" and scenario not in _SCENARIOS:
+    if scenario != "*" and scenario not in SCENARIOS:
         raise error(_scenario_advice(scenario))
-    spec = _KEYS.get(name) or _UNREAD_KEYS.get(name)
+    spec = KEYS.get(name) or UNREAD_KEYS.get(name)
     if spec is None:
-        close = difflib.get_close_matches(name, [*_KEYS, *_UNREAD_KEYS], n=1)
+        close = difflib.get_close_matches(name, [*KEYS, *UNREAD_KEYS], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise error(f"unknown key {name!r}{hint}")
     if conf_type not in spec.files:
-        allowed = " or ".join(_FILE_NAMES[c] for c in sorted(spec.files))
+        allowed = " or ".join(FILE_NAMES[c] for c in sorted(spec.files))
         why = (
             "; the official LoadGen silently ignores it elsewhere, so remove the line"
-            if spec.files == _MLPERF_ONLY
+            if spec.files == MLPERF_ONLY
             else ""
         )
-        raise error(f"{name!r} may only be set in {allowed}, not in {_FILE_NAMES[conf_type]}{why}")
-    if not _is_c_number(value):
-        raise error(_bad_number_advice(name, value, spec.unit))
+        raise error(f"{name!r} may only be set in {allowed}, not in {FILE_NAMES[conf_type]}{why}")
+    if not is_c_number(value):
+        raise error(bad_number_advice(name, value, spec.unit))
 
     notes: list[str] = []
     values: list[tuple[str, object]] = []
     for use in spec.uses:
         if scenario != "*" and use.scenario is not None and use.scenario != scenario:
             continue
-        converted, note = _convert(use, name, value, error)
+        converted, note = convert_value(use, name, value, error)
         values.append((use.field, converted))
         if note and note not in notes:
             notes.append(note)
@@ -466,9 +265,9 @@ def _parse_entry(
             f"LoadGen looks up {name!r} only under {where} (or '*'), so this {scenario} line "
             "has no effect"
         )
-    if name in _VERIFIER_KEYS:
+    if name in VERIFIER_KEYS:
         # Only the compliance verify scripts read these; they need a plain finite number.
-        number = _parse_c_double(value)
+        number = parse_c_double(value)
         if not math.isfinite(number):
             raise error(f"{name} must be a finite number")
     return ConfigEntry(
@@ -483,7 +282,7 @@ def _parse_entry(
 
 
 def _scenario_advice(scenario: str) -> str:
-    for real in _SCENARIOS:
+    for real in SCENARIOS:
         if real.lower() == scenario.lower():
             return (
                 f"unknown scenario {scenario!r}: names are case-sensitive, write {real!r} "
@@ -494,105 +293,7 @@ def _scenario_advice(scenario: str) -> str:
             "'Interactive' is not a LoadGen scenario: use 'Server' with the model key "
             "'<model>-interactive', e.g. 'llama2-70b-interactive.Server.ttft_latency'"
         )
-    return f"unknown scenario {scenario!r}: use one of {', '.join(_SCENARIOS)} or '*'"
-
-
-def _bad_number_advice(name: str, value: str, unit: str) -> str:
-    if value.startswith("#"):
-        return "missing value: a comment cannot stand in place of the value"
-    if _NUMBER_WITH_UNIT.fullmatch(value):
-        unit_text = f" in {unit}" if unit else ""
-        return (
-            f"wrong unit: the unit of {name!r} is implied{unit_text}; write the bare number "
-            "without a suffix"
-        )
-    return "the value must be an integer (decimal, 0x hex) or a decimal number"
-
-
-_ErrorFactory = Callable[[str], ConfigError]
-
-
-def _convert(use: _Use, name: str, token: str, error: _ErrorFactory) -> tuple[object, str | None]:
-    """Convert one token for one field, as the official lookup would; refuse what it misreads."""
-    note: str | None = None
-    value: object
-    if use.kind in (_Kind.UINT, _Kind.BOOL, _Kind.MODE):
-        number, note = _c_unsigned(name, token, error)
-        if note is not None:
-            note = f"{note} (sets {use.field})"
-        if use.kind is _Kind.BOOL:
-            if number not in (0, 1):
-                raise error(f"{name} is a flag: write 0 or 1")
-            value = bool(number)
-        elif use.kind is _Kind.MODE:
-            if number not in MODE_FROM_CONFIG_INT:
-                raise error(f"mode must be {_Kind.MODE.value}")
-            value = MODE_FROM_CONFIG_INT[number]
-        else:
-            product = number * use.int_scale
-            if product > UINT64_MAX:
-                raise error(
-                    f"{name} is too large (the official LoadGen would wrap it modulo 2**64)"
-                )
-            value = product
-    else:
-        number_f = _parse_c_double(token)
-        if not math.isfinite(number_f):
-            raise error(f"{name} must be a finite number")
-        if use.kind is _Kind.PERCENT:
-            if name == "target_latency_percentile" and 0.0 < number_f <= 1.0:
-                raise error(
-                    f"wrong unit: {name} is in percent (99 for p99, 99.9 for p99.9), "
-                    f"so {token} means p{token}"
-                )
-            # Same double product as the official lookup: 99.9 * 0.01 == 0.9990000000000001.
-            value = number_f * 0.01
-        elif use.float_scale != 1.0:
-            scaled = number_f * use.float_scale
-            # The official field is a double; ours holds whole nanoseconds.
-            value = round(scaled)
-        else:
-            value = number_f
-    try:
-        check_field(use.field, value)
-    except SettingsError as exc:
-        unit = _KEYS[name].unit
-        raise error(f"out of range for {name}{f' ({unit})' if unit else ''}: {exc}") from None
-    return value, note
-
-
-def _c_unsigned(name: str, token: str, error: _ErrorFactory) -> tuple[int, str | None]:
-    """The integer the official ``strtoull`` lookup reads, if that is what the user meant."""
-    official = _strtoull_prefix(token)
-    if _C_INT.fullmatch(token):
-        unsigned = token.lstrip("+-")
-        exact = (
-            int(unsigned, 16)
-            if unsigned[:2] in ("0x", "0X")
-            else int(unsigned, 8 if unsigned.startswith("0") else 10)
-        )
-        if token.startswith("-") and exact != 0:
-            raise error(
-                f"{name} cannot be negative (the official LoadGen would wrap it to {official})"
-            )
-        if exact > UINT64_MAX:
-            raise error(f"{name} is larger than 2**64 - 1")
-        octal = len(unsigned) > 1 and unsigned[0] == "0" and unsigned[1] not in "xX"
-        if octal and int(unsigned, 10) != exact:
-            return exact, (
-                f"{token!r} has a leading 0, so it is octal and reads as {exact} (as in the "
-                "official LoadGen); drop the 0 if you meant decimal"
-            )
-        return exact, None
-    number = _parse_c_double(token)
-    if math.isfinite(number) and number >= 0 and math.trunc(number) == official:
-        if number != official:
-            return official, f"{name} takes whole numbers: {token} is truncated to {official}"
-        return official, None
-    raise error(
-        f"{name} takes a whole number; the official LoadGen would read {official} from "
-        f"{token!r} (no exponents or fractions), so write the integer you mean"
-    )
+    return f"unknown scenario {scenario!r}: use one of {', '.join(SCENARIOS)} or '*'"
 
 
 # --------------------------------------------------------------------------------------------
@@ -610,10 +311,10 @@ _RELATED_FIELDS: dict[str, tuple[str, ...]] = {
 def _scenario_name(scenario: TestScenario | str) -> str:
     if isinstance(scenario, TestScenario):
         return scenario.value
-    if isinstance(scenario, str) and scenario in _SCENARIOS:
+    if isinstance(scenario, str) and scenario in SCENARIOS:
         return scenario
     raise SettingsError(
-        f"scenario must be one of {', '.join(_SCENARIOS)} (case-sensitive), got {scenario!r}",
+        f"scenario must be one of {', '.join(SCENARIOS)} (case-sensitive), got {scenario!r}",
         field="scenario",
         value=scenario,
     )
@@ -639,7 +340,7 @@ def apply_config(
             if message not in warnings:
                 warnings.append(message)
 
-    for name, spec in _KEYS.items():
+    for name, spec in KEYS.items():
         for use in spec.uses:
             entry = config.lookup(lookup_model, use.scenario or scenario_name, name)
             if entry is None:
@@ -676,7 +377,7 @@ def apply_config(
         elif (
             entry.model in ("*", lookup_model)
             and not entry.values
-            and entry.key not in _VERIFIER_KEYS
+            and entry.key not in VERIFIER_KEYS
         ):
             # a line LoadGen never reads (wrong scenario part, target_duration)
             warn(entry.notes)
@@ -725,10 +426,10 @@ def read_config(path: str | os.PathLike[str], conf_type: ConfType) -> ConfigFile
         with open(name, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
-        raise ConfigError(f"{_FILE_NAMES[conf_type]} not found", path=name) from None
+        raise ConfigError(f"{FILE_NAMES[conf_type]} not found", path=name) from None
     except OSError as exc:
         raise ConfigError(
-            f"cannot read {_FILE_NAMES[conf_type]}: {exc.strerror}", path=name
+            f"cannot read {FILE_NAMES[conf_type]}: {exc.strerror}", path=name
         ) from None
     # Like the official reader, bytes are bytes: undecodable ones only matter inside a token.
     text = data.decode("utf-8", errors="surrogateescape")
