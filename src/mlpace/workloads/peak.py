@@ -370,7 +370,10 @@ def measure_at_peak(
         )
         history.append(a)
         step = next_step(history, limits)
-        say(f"mlpace: {label}: {_failed_text(a)}; {step.reason}")
+        if step.action == "done":
+            say(f"mlpace: {label}: VALID at {a.qps:,.1f} QPS: the Server figure")
+        else:
+            say(f"mlpace: {label}: {_failed_text(a)}; {step.reason}")
         if step.action != "run":
             break
         keep = attempts_dir / f"attempt_{n}_{a.qps:.0f}qps"
