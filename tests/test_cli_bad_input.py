@@ -100,6 +100,22 @@ ROWS = [
         "'1e9'",
     ),
     row(
+        "run-too-big-for-memory",
+        [
+            *NULL_SERVER[:-4],
+            "--target-qps",
+            "20000",
+            "--min-duration",
+            "1e6",
+            "--output",
+            "{tmp}/o",
+        ],
+        2,
+        "Server: this run would pre-generate about 20,000,000,000 samples",
+        "GiB of memory is available",
+        "--min-duration",
+    ),
+    row(
         "min-duration-not-a-number",
         [*NULL, "--min-duration", "ten"],
         2,

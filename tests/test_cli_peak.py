@@ -198,6 +198,7 @@ def _measure(
     clock: FakeClock,
     peak_qps: float = 10_000.0,
     meter: FakeMeter | None = None,
+    gate: Any = None,
 ) -> Any:
     def timed(settings: TestSettings, out_dir: Path) -> Any:
         clock.now += 4.5
@@ -214,6 +215,7 @@ def _measure(
         clock=clock,
         sleep=clock.sleep,
         meter=meter,
+        **({} if gate is None else {"gate": gate}),
     )
     return figure, lines
 
@@ -287,6 +289,23 @@ def test_the_meter_tells_a_busy_machine_from_a_crowded_load_generator(tmp_path: 
     assert clock.slept == [2.0] and meter.started == 3
     assert "crowd" in figure.notes[0] and "machine was busy" in figure.notes[1]
     assert figure.valid and figure.attempt == 3 and figure.attempts[1].others_cores == 0.9
+
+
+def test_the_wait_for_a_free_core_fits_in_the_time_budget(tmp_path: Path) -> None:
+    asked: list[tuple[str, float]] = []
+
+    def gate(label: str, max_wait_s: float) -> None:
+        asked.append((label, max_wait_s))
+
+    fake = Recorder([_verdict("perf_constraints", lag_ms=4.0)] * 2 + [_verdict()])
+    _measure(fake, tmp_path, FakeClock(), gate=gate)
+    # 60 s budget less the next attempt's 4 s, less what the attempts and waits took
+    # (4.5 s each, 2 s busy waits)
+    assert asked == [
+        ("Server attempt 1", 56.0),
+        ("Server attempt 2", 49.5),
+        ("Server attempt 3", 43.0),
+    ]
 
 
 def test_the_attempts_give_up_with_the_reason(tmp_path: Path) -> None:

@@ -87,6 +87,16 @@ def test_the_wait_is_bounded() -> None:
     assert "no core became free within 6 s" in lines[-1] and "running anyway" in lines[-1]
 
 
+def test_a_caller_with_a_time_budget_shortens_the_wait() -> None:
+    lines: list[str] = []
+    machine = Machine([(0.3, 1.7, 0.0)])  # never free
+    result = machine.gate(lines)("Server attempt 5", max_wait_s=1.0)
+    assert not result.free and result.waited_s == 1.0 and machine.spins == 4
+    assert "waiting up to 1 s" in lines[0] and "no core became free within 1 s" in lines[-1]
+    # a longer budget does not lengthen the gate's own limit
+    assert machine.gate([])("x", max_wait_s=60.0).waited_s == gate.MAX_WAIT_S
+
+
 def test_without_proc_stat_it_does_nothing() -> None:
     spun: list[float] = []
     g = gate.CpuGate(print, lambda: None, lambda: 0.0, spun.append, lambda: 0.0)

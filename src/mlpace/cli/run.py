@@ -55,8 +55,9 @@ def register(sub: Any) -> None:
         description=(
             "Run an MLPerf inference benchmark. With no arguments, runs the embedded default: a "
             "digits classifier on the real scikit-learn digits data, all four scenarios plus "
-            "accuracy, with a short-run settings profile; its Server figure comes from a short "
-            "FindPeakPerformance search, confirmed by a VALID run at a safe fraction of the peak. "
+            "accuracy, with a short-run settings profile; its Server figure is the measured peak "
+            "VALID rate: a short FindPeakPerformance search, then full runs from that peak down "
+            "until one is VALID (at most 6 within 60 s, each step's reason printed). "
             "With --sut null, measures the load generator itself against a system under test "
             "that answers at once. Exit status: 0 all VALID, 1 a run was INVALID or logged "
             "errors, 2 bad input, 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (logs complete)."

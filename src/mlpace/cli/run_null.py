@@ -189,18 +189,22 @@ def run_null(args: argparse.Namespace) -> int:
     from mlpace.loadgen.null_sut import NullQSL, NullSUT
     from mlpace.report.record import recorder_from_args
     from mlpace.workloads.outdir import prepare_output
+    from mlpace.workloads.preflight import check_memory
 
     scenarios = list(dict.fromkeys(args.scenario or ALL_SCENARIOS))
     base_dir = Path(args.output) if args.output else DEFAULT_OUTPUT
     out_dirs = {s: base_dir / s if len(scenarios) > 1 else base_dir for s in scenarios}
-    # Every setting is built (and refused if wrong) before anything is written.
+    # Every setting is built (and refused if wrong, or too big for memory) before anything is
+    # written.
     planned = {s: null_settings(args, s) for s in scenarios}
+    total = args.sample_count or DEFAULT_SAMPLE_COUNT
+    for name, (settings, _) in planned.items():
+        check_memory(settings, total=total, performance=total, label=name)
     policy = "replace" if args.force else ("refuse" if args.output else "move-aside")
     for line in prepare_output(base_dir, list(out_dirs.values()), policy=policy, recursive=False):
         print(line, file=sys.stderr, flush=True)
     for line in _unused_user_lines(args, scenarios):
         _warn(line)
-    total = args.sample_count or DEFAULT_SAMPLE_COUNT
     completion = args.completion or "inline"
     recorder = recorder_from_args(args, task="null", system="null", completion=completion)
     all_ok = True

@@ -107,7 +107,8 @@ class GateResult:
 
 @dataclass
 class CpuGate:
-    """``gate(label)`` waits (at most ``max_wait_s``) until a core is free."""
+    """``gate(label)`` waits (at most ``max_wait_s``, or the call's own ``max_wait_s`` when
+    shorter: a caller with a time budget) until a core is free."""
 
     say: Say
     read: StatReader = read_proc_stat
@@ -138,7 +139,8 @@ class CpuGate:
             where += f", the host took {used.steal:.2f} for other machines"
         return after, share, where
 
-    def __call__(self, label: str) -> GateResult:
+    def __call__(self, label: str, max_wait_s: float | None = None) -> GateResult:
+        limit = self.max_wait_s if max_wait_s is None else min(self.max_wait_s, max_wait_s)
         t0 = self.clock()
         before = self.read()
         if before is None:
@@ -153,16 +155,16 @@ class CpuGate:
                 return GateResult(waited, share, True)
             before = before_next
             got = f"a spinning thread got {share:.2f} of a core" + (f"; {where}" if where else "")
-            if waited >= self.max_wait_s:
+            if waited >= limit:
                 self.say(
-                    f"mlpace: {label}: no core became free within {self.max_wait_s:g} s "
+                    f"mlpace: {label}: no core became free within {limit:.3g} s "
                     f"({got}); running anyway, the attempt policy reads the outcome"
                 )
                 return GateResult(waited, share, False)
             if not said:
                 self.say(
                     f"mlpace: {label}: the cores are busy ({got}); waiting up to "
-                    f"{self.max_wait_s:g} s for a free core ..."
+                    f"{limit:.3g} s for a free core ..."
                 )
                 said = True
 

@@ -396,6 +396,11 @@ def run_scenario(ctx: Context, scenario: str) -> ScenarioRow:
     )
     for w in warnings:
         ctx.say(f"mlpace: warning: {w}")
+    if ctx.do_perf:
+        from mlpace.workloads.preflight import check_memory
+
+        size = ctx.dataset.size
+        check_memory(settings, total=size, performance=size, label=scenario)
     if opts.max_wait_ms is not None:
         max_wait_ns = int(opts.max_wait_ms * 1e6)
     elif scenario == "Server":

@@ -69,8 +69,9 @@ SEARCHES = 2  # a second search only when the first peak is below half the estim
 Say = Callable[[str], None]
 # run_pass(settings, out_dir) -> TestOutcome
 RunPass = Callable[[TestSettings, Path], Any]
-# gate(label): wait for a free core before a timing pass (mlpace.workloads._cpu_gate)
-Gate = Callable[[str], object]
+# gate(label, max_wait_s=None): wait for a free core before a timing pass
+# (mlpace.workloads._cpu_gate.CpuGate)
+Gate = Callable[..., object]
 
 
 class LoadMeter(Protocol):
@@ -81,7 +82,7 @@ class LoadMeter(Protocol):
     def stop(self) -> float | None: ...
 
 
-def _no_gate(_label: str) -> None:
+def _no_gate(_label: str, max_wait_s: float | None = None) -> None:
     return None
 
 
@@ -342,7 +343,9 @@ def measure_at_peak(
         if step.wait_s > 0:
             sleep(step.wait_s)
         label = f"Server attempt {n}"
-        gate(label)
+        # The wait for a free core counts against the attempts' time budget too.
+        left = limits.budget_s - (history[-1].ended_s + step.wait_s if history else 0.0)
+        gate(label, max_wait_s=max(0.0, left - limits.seconds(step.qps, step.min_query_count)))
         say(
             f"mlpace: {label}/{MAX_ATTEMPTS} at {step.qps:,.1f} QPS ({step.qps / peak_qps:.0%} "
             f"of the peak), at least {step.min_query_count:,} queries ..."
@@ -367,7 +370,10 @@ def measure_at_peak(
         )
         history.append(a)
         step = next_step(history, limits)
-        say(f"mlpace: {label}: {_failed_text(a)}; {step.reason}")
+        if step.action == "done":
+            say(f"mlpace: {label}: VALID at {a.qps:,.1f} QPS: the Server figure")
+        else:
+            say(f"mlpace: {label}: {_failed_text(a)}; {step.reason}")
         if step.action != "run":
             break
         keep = attempts_dir / f"attempt_{n}_{a.qps:.0f}qps"

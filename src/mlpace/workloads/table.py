@@ -2,7 +2,8 @@
 
 Below the table come the notes each scenario collected: the failing validity checks of an
 INVALID run (observed, required, advice), LoadGen errors, the summary's warnings, and how the
-Server figure was obtained (peak search, the fraction of the peak the VALID run used).
+Server figure was obtained (peak search, each attempt and why the next one differed, which
+attempt gave the figure and its share of the search peak).
 """
 
 from __future__ import annotations
